@@ -1,0 +1,437 @@
+// The blocked system of a linear mixed model (Bates et al. 2015, JSS 67(1), sections 3.2-3.6, and
+// MixedModels.jl's BlockedSparse / blockdiag layout).
+//
+// A = [Z X y]'[Z X y] is accumulated once per fit. Per θ only the factor L of
+//   [Λ'Z'ZΛ + I   Λ'Z'X   Λ'Z'y]
+//   [X'ZΛ         X'X     X'y  ]  = L L'                                    (JSS eq. 18 with y appended)
+//   [y'ZΛ         y'X     y'y  ]
+// is recomputed; nothing in that step touches the n rows.
+//
+// Layout: the random-effects term with most levels comes first (its block of Λ'Z'ZΛ + I is block
+// diagonal, so its factor L11 is one k1×k1 block per level). Each level j of that term has a "panel":
+// the rows of the rest of the system (other terms' level blocks, X, y) that it touches, with A's values
+// there (Apanel) and L's (P). Everything after the first term is the dense trailing block: A's part
+// (Atrail, full square) and the Schur complement C = Λ'AΛ + I − Σ_j P_j P_j', factored in place.
+
+import type { Kernels } from "./kernels.js";
+
+/** One random-effects term as the engine sees it. */
+export interface ReBlock {
+  /** Number of levels of the grouping factor. */
+  m: number;
+  /** Number of columns of the term (1 for (1|g), 2 for (1 + t|g)). */
+  k: number;
+  /** Level of each row (0-based). */
+  refs: Int32Array;
+  /** n × k row-major values of the term's columns. */
+  Z: Float64Array;
+}
+
+/** The largest trailing block we lay out densely (two q×q doubles): beyond it the fit is refused. */
+const MAX_TRAILING_BYTES = 2 ** 31;
+
+/** Arrays in the kernel arena (byte offsets), created once per fit. */
+interface Layout {
+  lambda: number[]; // per term: k×k λ, row-major
+  termK: number;
+  termLambda: number;
+  A11: number;
+  L11: number;
+  panelStart: number;
+  panelRow: number;
+  Apanel: number;
+  P: number;
+  rowTerm: number;
+  rowBlock: number;
+  scale: number;
+  Atrail: number;
+  C: number;
+  work: number;
+}
+
+export interface Objectives {
+  /** log |L_Z|² */
+  logdetZ: number;
+  /** log |L_X|² */
+  logdetX: number;
+  /** penalised residual sum of squares r² */
+  pwrss: number;
+}
+
+export class BlockedSystem {
+  readonly n: number;
+  readonly p: number;
+  readonly terms: ReBlock[];
+  /** Size of the trailing block: other terms' columns, then X, then y. */
+  readonly q2: number;
+  /** Number of random-effects rows in the trailing block. */
+  readonly nZ2: number;
+  /** Start of each term's rows in the trailing block (term 0: -1, it is the block-diagonal part). */
+  readonly offsets: number[];
+  readonly nPanelRows: number;
+  readonly scalarTrailing: boolean;
+  private readonly lay: Layout;
+  private readonly thetaIndex: number[][];
+
+  /**
+   * Lays out the arena and accumulates A. `terms` must already be ordered by decreasing number of
+   * levels (the order of θ). X is n × p row-major; y already has any offset subtracted.
+   */
+  constructor(
+    readonly kernels: Kernels,
+    terms: ReBlock[],
+    X: Float64Array,
+    p: number,
+    y: Float64Array,
+  ) {
+    if (terms.length === 0) throw new Error("a mixed model needs at least one random-effects term");
+    this.n = y.length;
+    this.p = p;
+    this.terms = terms;
+    const offsets = [-1];
+    let q = 0;
+    for (let t = 1; t < terms.length; t++) {
+      offsets.push(q);
+      q += terms[t].m * terms[t].k;
+    }
+    this.offsets = offsets;
+    this.nZ2 = q;
+    this.q2 = q + p + 1;
+    this.scalarTrailing = terms.slice(1).every((t) => t.k === 1);
+    const trailingBytes = 2 * this.q2 * this.q2 * 8;
+    if (trailingBytes > MAX_TRAILING_BYTES) {
+      throw new Error(
+        `the model's dense trailing block (${this.q2} × ${this.q2}: the random-effects terms after the first ` +
+          `plus the fixed effects) would need ${(trailingBytes / 2 ** 30).toFixed(1)} GiB; ` +
+          `order the terms so the factor with most levels comes first or reduce the second factor's levels`,
+      );
+    }
+    this.thetaIndex = thetaLayout(terms.map((t) => t.k));
+    const panels = panelStructure(terms, offsets, this.q2, p);
+    this.nPanelRows = panels.panelRow.length;
+    kernels.reset();
+    this.lay = this.allocate(panels);
+    this.accumulate(panels, X, y);
+  }
+
+  /** Length of θ. */
+  get nTheta(): number {
+    return this.thetaIndex.reduce((s, ix) => s + ix.length, 0);
+  }
+
+  private allocate(panels: PanelStructure): Layout {
+    const K = this.kernels;
+    const t0 = this.terms[0];
+    const f64 = (count: number) => K.alloc(Math.max(1, count) * 8);
+    const i32 = (count: number) => K.alloc(Math.max(2, count) * 4);
+    const lambda = this.terms.map((t) => f64(t.k * t.k));
+    const lay: Layout = {
+      lambda,
+      termK: i32(this.terms.length),
+      termLambda: i32(this.terms.length),
+      A11: f64(t0.m * t0.k * t0.k),
+      L11: f64(t0.m * t0.k * t0.k),
+      panelStart: i32(t0.m + 1),
+      panelRow: i32(this.nPanelRows),
+      Apanel: f64(this.nPanelRows * t0.k),
+      P: f64(this.nPanelRows * t0.k),
+      rowTerm: i32(this.q2),
+      rowBlock: i32(this.q2),
+      scale: f64(this.q2),
+      Atrail: f64(this.q2 * this.q2),
+      C: f64(this.q2 * this.q2),
+      work: f64(Math.max(...this.terms.map((t) => t.k)) ** 2 + 8),
+    };
+    // Views are made after every alloc: growing the memory detaches earlier ones.
+    const iv = new Int32Array(K.buffer());
+    const fv = new Float64Array(K.buffer());
+    this.terms.forEach((t, i) => {
+      iv[(lay.termK >> 2) + i] = t.k;
+      iv[(lay.termLambda >> 2) + i] = lambda[i];
+    });
+    iv.set(panels.panelStart, lay.panelStart >> 2);
+    iv.set(panels.panelRow, lay.panelRow >> 2);
+    iv.set(panels.rowTerm, lay.rowTerm >> 2);
+    iv.set(panels.rowBlock, lay.rowBlock >> 2);
+    fv.fill(0, lay.A11 >> 3, (lay.A11 >> 3) + t0.m * t0.k * t0.k);
+    fv.fill(0, lay.Apanel >> 3, (lay.Apanel >> 3) + this.nPanelRows * t0.k);
+    fv.fill(0, lay.Atrail >> 3, (lay.Atrail >> 3) + this.q2 * this.q2);
+    return lay;
+  }
+
+  /** A = [Z X y]'[Z X y], in the blocks of the layout (once per fit, O(n)). */
+  private accumulate(panels: PanelStructure, X: Float64Array, y: Float64Array): void {
+    const f = new Float64Array(this.kernels.buffer());
+    const { terms, p, q2, n } = this;
+    const t0 = terms[0];
+    const k1 = t0.k;
+    const A11 = this.lay.A11 >> 3, Ap = this.lay.Apanel >> 3, At = this.lay.Atrail >> 3;
+    const nnzMax = terms.slice(1).reduce((s, t) => s + t.k, 0) + p + 1;
+    const idx = new Int32Array(nnzMax);
+    const val = new Float64Array(nnzMax);
+    const pos = new Int32Array(nnzMax); // panel row of each trailing nonzero
+    for (let r = 0; r < n; r++) {
+      const j = t0.refs[r];
+      const z1 = r * k1;
+      for (let a = 0; a < k1; a++) {
+        for (let b = 0; b < k1; b++) f[A11 + j * k1 * k1 + a * k1 + b] += t0.Z[z1 + a] * t0.Z[z1 + b];
+      }
+      // The row's nonzeros in the trailing block, in increasing order of trailing index.
+      let nnz = 0;
+      for (let t = 1; t < terms.length; t++) {
+        const tm = terms[t];
+        const start = this.offsets[t] + tm.refs[r] * tm.k;
+        const pr = findPanelRow(panels, j, start);
+        for (let a = 0; a < tm.k; a++) {
+          idx[nnz] = start + a;
+          val[nnz] = tm.Z[r * tm.k + a];
+          pos[nnz] = pr + a;
+          nnz++;
+        }
+      }
+      const xyRow = panels.panelStart[j + 1] - (p + 1);
+      for (let a = 0; a < p; a++) {
+        idx[nnz] = this.nZ2 + a;
+        val[nnz] = X[r * p + a];
+        pos[nnz] = xyRow + a;
+        nnz++;
+      }
+      idx[nnz] = q2 - 1;
+      val[nnz] = y[r];
+      pos[nnz] = xyRow + p;
+      nnz++;
+      for (let a = 0; a < nnz; a++) {
+        const pa = Ap + pos[a] * k1;
+        for (let c = 0; c < k1; c++) f[pa + c] += val[a] * t0.Z[z1 + c];
+        const row = At + idx[a] * q2;
+        for (let b = 0; b <= a; b++) f[row + idx[b]] += val[a] * val[b];
+      }
+    }
+    // Only the lower triangle was accumulated; mirror it so the block sandwich can read whole rows.
+    for (let r = 0; r < q2; r++) {
+      for (let c = 0; c < r; c++) f[At + c * q2 + r] = f[At + r * q2 + c];
+    }
+  }
+
+  /** Λ(θ): θ holds each term's lower triangle column by column (lme4's order). */
+  private setLambda(theta: ArrayLike<number>): void {
+    const f = new Float64Array(this.kernels.buffer());
+    this.terms.forEach((t, i) => {
+      const base = this.lay.lambda[i] >> 3;
+      f.fill(0, base, base + t.k * t.k);
+      const ix = this.thetaIndex[i];
+      let s = 0;
+      for (let c = 0; c < t.k; c++) for (let r = c; r < t.k; r++) f[base + r * t.k + c] = theta[ix[s++]];
+    });
+    if (this.scalarTrailing) {
+      const sc = this.lay.scale >> 3;
+      f.fill(1, sc, sc + this.q2);
+      for (let t = 1; t < this.terms.length; t++) {
+        const tm = this.terms[t];
+        f.fill(theta[this.thetaIndex[t][0]], sc + this.offsets[t], sc + this.offsets[t] + tm.m);
+      }
+    }
+  }
+
+  /**
+   * Updates L for θ (the only per-θ work). Returns the pieces of the profiled objectives, or null
+   * when a block is not positive definite (θ outside the model's domain numerically).
+   */
+  update(theta: ArrayLike<number>): Objectives | null {
+    const K = this.kernels;
+    const L = this.lay;
+    const t0 = this.terms[0];
+    this.setLambda(theta);
+    if (K.updateBlockDiag(t0.m, t0.k, L.lambda[0], L.A11, L.L11, L.work) !== 0) return null;
+    K.updatePanels(
+      t0.m, t0.k, L.lambda[0], L.L11, L.panelStart, L.panelRow, L.Apanel, L.P,
+      L.rowTerm, L.rowBlock, L.termK, L.termLambda, L.work,
+    );
+    if (this.scalarTrailing) K.sandwichScalar(this.q2, this.nZ2, L.scale, L.Atrail, L.C);
+    else K.sandwichBlocks(this.q2, this.nZ2, L.rowTerm, L.rowBlock, L.termK, L.termLambda, L.Atrail, L.C);
+    K.schurDowndate(t0.m, t0.k, L.panelStart, L.panelRow, L.P, this.q2, L.C);
+    // The last pivot is r: zero only for a perfect fit, where σ̂ = 0 is outside the model.
+    if (K.choleskyStrided(L.C, this.q2, this.q2) !== 0) return null;
+    const r = new Float64Array(K.buffer())[(L.C >> 3) + this.q2 * this.q2 - 1];
+    const pwrss = r * r;
+    const logdetZ =
+      2 * (K.sumLogDiagBlocks(L.L11, t0.m, t0.k) + K.sumLogDiag(L.C, this.nZ2, this.q2 + 1));
+    const logdetX = 2 * K.sumLogDiag(L.C + this.nZ2 * (this.q2 + 1) * 8, this.p, this.q2 + 1);
+    return { logdetZ, logdetX, pwrss };
+  }
+
+  /** Which θ entries sit on a diagonal of some λ (lower bound 0; the others are unbounded). */
+  thetaLowerBounds(): number[] {
+    const lower: number[] = [];
+    this.terms.forEach((t) => {
+      for (let c = 0; c < t.k; c++) for (let r = c; r < t.k; r++) lower.push(r === c ? 0 : -Infinity);
+    });
+    return lower;
+  }
+
+  /** lme4's start: 1 on the diagonals, 0 off them. */
+  thetaStart(): number[] {
+    return this.thetaLowerBounds().map((l) => (l === 0 ? 1 : 0));
+  }
+
+  /** λ of term t for θ (k×k row-major). */
+  lambdaOf(theta: ArrayLike<number>, t: number): Float64Array {
+    const k = this.terms[t].k;
+    const lam = new Float64Array(k * k);
+    const ix = this.thetaIndex[t];
+    let s = 0;
+    for (let c = 0; c < k; c++) for (let r = c; r < k; r++) lam[r * k + c] = theta[ix[s++]];
+    return lam;
+  }
+
+  /**
+   * Solves L' [u; β] = [c_u; c_β] with the factor of the last update (JSS eq. 19-20): β̂ first from
+   * the trailing block, then u of the trailing terms, then u of the first term level by level.
+   * Returns β̂, the spherical random effects u per term (m×k row-major) and (L_X L_X')⁻¹.
+   */
+  solve(): { beta: Float64Array; u: Float64Array[]; covBetaUnscaled: Float64Array } {
+    const f = new Float64Array(this.kernels.buffer());
+    const iv = new Int32Array(this.kernels.buffer());
+    const { q2, p } = this;
+    const C = this.lay.C >> 3;
+    const x = new Float64Array(q2 - 1);
+    // Back substitution through the trailing factor: L_trail' x = (its last row).
+    for (let i = q2 - 2; i >= 0; i--) {
+      let s = f[C + (q2 - 1) * q2 + i];
+      for (let r = i + 1; r < q2 - 1; r++) s -= f[C + r * q2 + i] * x[r];
+      x[i] = s / f[C + i * q2 + i];
+    }
+    const beta = x.slice(this.nZ2, this.nZ2 + p);
+    const t0 = this.terms[0];
+    const k1 = t0.k;
+    const u0 = new Float64Array(t0.m * k1);
+    const ps = this.lay.panelStart >> 2, pr = this.lay.panelRow >> 2, P = this.lay.P >> 3, L11 = this.lay.L11 >> 3;
+    for (let j = 0; j < t0.m; j++) {
+      const r0 = iv[ps + j], r1 = iv[ps + j + 1];
+      const rhs = new Float64Array(k1);
+      for (let c = 0; c < k1; c++) rhs[c] = f[P + (r1 - 1) * k1 + c]; // the y row of the panel
+      for (let r = r0; r < r1 - 1; r++) {
+        const xr = x[iv[pr + r]];
+        for (let c = 0; c < k1; c++) rhs[c] -= f[P + r * k1 + c] * xr;
+      }
+      const l = L11 + j * k1 * k1;
+      for (let c = k1 - 1; c >= 0; c--) {
+        let s = rhs[c];
+        for (let b = c + 1; b < k1; b++) s -= f[l + b * k1 + c] * u0[j * k1 + b];
+        u0[j * k1 + c] = s / f[l + c * k1 + c];
+      }
+    }
+    const u = [u0];
+    for (let t = 1; t < this.terms.length; t++) {
+      const tm = this.terms[t];
+      u.push(x.slice(this.offsets[t], this.offsets[t] + tm.m * tm.k));
+    }
+    return { beta, u, covBetaUnscaled: this.invLXtLX() };
+  }
+
+  /** (L_X L_X')⁻¹ = L_X'⁻¹ L_X⁻¹ from the X block of the trailing factor. */
+  private invLXtLX(): Float64Array {
+    const f = new Float64Array(this.kernels.buffer());
+    const { q2, p, nZ2 } = this;
+    const C = this.lay.C >> 3;
+    const Linv = new Float64Array(p * p); // L_X⁻¹, lower
+    for (let c = 0; c < p; c++) {
+      Linv[c * p + c] = 1 / f[C + (nZ2 + c) * q2 + nZ2 + c];
+      for (let r = c + 1; r < p; r++) {
+        let s = 0;
+        for (let k = c; k < r; k++) s += f[C + (nZ2 + r) * q2 + nZ2 + k] * Linv[k * p + c];
+        Linv[r * p + c] = -s / f[C + (nZ2 + r) * q2 + nZ2 + r];
+      }
+    }
+    const V = new Float64Array(p * p);
+    for (let a = 0; a < p; a++) {
+      for (let b = 0; b <= a; b++) {
+        let s = 0;
+        for (let k = a; k < p; k++) s += Linv[k * p + a] * Linv[k * p + b];
+        V[a * p + b] = s;
+        V[b * p + a] = s;
+      }
+    }
+    return V;
+  }
+}
+
+/** Indices into θ of each term's lower-triangle entries (terms in order, column-major within a term). */
+function thetaLayout(ks: number[]): number[][] {
+  let next = 0;
+  return ks.map((k) => {
+    const ix: number[] = [];
+    for (let i = 0; i < (k * (k + 1)) / 2; i++) ix.push(next++);
+    return ix;
+  });
+}
+
+interface PanelStructure {
+  panelStart: Int32Array; // m1 + 1
+  panelRow: Int32Array; // trailing row index of every panel row, sorted within a panel
+  rowTerm: Int32Array; // q2: term of a trailing row, -1 for X and y
+  rowBlock: Int32Array; // q2: first row of its level block
+}
+
+/**
+ * The rows of the trailing block that each level of the first term touches: the level blocks of the
+ * other terms that co-occur with it in some data row, then all of X and y (dense).
+ */
+function panelStructure(terms: ReBlock[], offsets: number[], q2: number, p: number): PanelStructure {
+  const t0 = terms[0];
+  const n = t0.refs.length;
+  const nOther = terms.length - 1;
+  // (level j, block start) pairs, deduplicated through a sort of j * q2 + start.
+  const keys = new Float64Array(n * nOther);
+  for (let t = 1; t < terms.length; t++) {
+    const tm = terms[t];
+    for (let r = 0; r < n; r++) keys[(t - 1) * n + r] = t0.refs[r] * q2 + offsets[t] + tm.refs[r] * tm.k;
+  }
+  keys.sort();
+  const blockK = new Int32Array(q2);
+  const rowTerm = new Int32Array(q2).fill(-1);
+  const rowBlock = new Int32Array(q2);
+  for (let t = 1; t < terms.length; t++) {
+    const tm = terms[t];
+    for (let l = 0; l < tm.m; l++) {
+      const s = offsets[t] + l * tm.k;
+      blockK[s] = tm.k;
+      for (let a = 0; a < tm.k; a++) {
+        rowTerm[s + a] = t;
+        rowBlock[s + a] = s;
+      }
+    }
+  }
+  for (let r = q2 - p - 1; r < q2; r++) rowBlock[r] = r;
+  const rows: number[] = [];
+  const panelStart = new Int32Array(t0.m + 1);
+  let kp = 0;
+  for (let j = 0; j < t0.m; j++) {
+    panelStart[j] = rows.length;
+    let last = -1;
+    while (kp < keys.length && Math.floor(keys[kp] / q2) === j) {
+      const start = keys[kp] - j * q2;
+      if (start !== last) {
+        for (let a = 0; a < blockK[start]; a++) rows.push(start + a);
+        last = start;
+      }
+      kp++;
+    }
+    for (let r = q2 - p - 1; r < q2; r++) rows.push(r);
+  }
+  panelStart[t0.m] = rows.length;
+  return { panelStart, panelRow: Int32Array.from(rows), rowTerm, rowBlock };
+}
+
+/** Position in the panel of level j of the trailing row `start` (binary search: panels are sorted). */
+function findPanelRow(ps: PanelStructure, j: number, start: number): number {
+  let lo = ps.panelStart[j], hi = ps.panelStart[j + 1] - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = ps.panelRow[mid];
+    if (v === start) return mid;
+    if (v < start) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  throw new Error(`internal: panel of level ${j} lacks row ${start}`);
+}

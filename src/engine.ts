@@ -1,0 +1,89 @@
+// Loads the kernels: the SIMD WebAssembly build where the runtime supports it, else the scalar build,
+// else (or on request) the plain TypeScript kernels.
+import { TsKernels, type EngineName, type Kernels } from "./kernels.js";
+
+/** wasm-feature-detect's SIMD probe: a function returning a v128 built with i8x16.popcnt. */
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
+
+export function simdSupported(): boolean {
+  try {
+    return typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+interface WasmExports {
+  memory: WebAssembly.Memory;
+  alloc(bytes: number): number;
+  reset(): void;
+  cholesky(a: number, n: number): number;
+  choleskyStrided(a: number, n: number, ld: number): number;
+  sumLogDiag(a: number, n: number, step: number): number;
+  sumLogDiagBlocks(a: number, m: number, k: number): number;
+  updateBlockDiag: Kernels["updateBlockDiag"];
+  updatePanels: Kernels["updatePanels"];
+  sandwichScalar: Kernels["sandwichScalar"];
+  sandwichBlocks: Kernels["sandwichBlocks"];
+  schurDowndate: Kernels["schurDowndate"];
+}
+
+/** Wraps an instantiated kernel module; pointers are byte offsets into its memory. */
+function wasmKernels(name: EngineName, x: WasmExports): Kernels {
+  return {
+    name,
+    buffer: () => x.memory.buffer,
+    alloc: (bytes) => {
+      const p = x.alloc(bytes);
+      if (p === 0 && bytes > 0) throw new Error(`WebAssembly memory could not grow by ${bytes} bytes`);
+      return p;
+    },
+    reset: x.reset,
+    cholesky: x.cholesky,
+    choleskyStrided: x.choleskyStrided,
+    sumLogDiag: x.sumLogDiag,
+    sumLogDiagBlocks: x.sumLogDiagBlocks,
+    updateBlockDiag: x.updateBlockDiag,
+    updatePanels: x.updatePanels,
+    sandwichScalar: x.sandwichScalar,
+    sandwichBlocks: x.sandwichBlocks,
+    schurDowndate: x.schurDowndate,
+  };
+}
+
+/** Instantiates one build from its bytes (used directly by bench/ and tests that read build/*.wasm). */
+export async function instantiateKernels(name: "wasm-simd" | "wasm-scalar", bytes: Uint8Array<ArrayBuffer>): Promise<Kernels> {
+  const { instance } = await WebAssembly.instantiate(bytes, {});
+  return wasmKernels(name, instance.exports as unknown as WasmExports);
+}
+
+export type EngineChoice = "auto" | EngineName;
+
+const loaded = new Map<EngineName, Promise<Kernels>>();
+
+/**
+ * The kernels for `choice` ("auto": SIMD if supported, then scalar WebAssembly, then TypeScript).
+ * Each build is instantiated once and its memory reused by every later fit.
+ */
+export function loadKernels(choice: EngineChoice = "auto"): Promise<Kernels> {
+  let name: EngineName;
+  if (choice === "auto") {
+    if (typeof WebAssembly !== "object") name = "ts";
+    else name = simdSupported() ? "wasm-simd" : "wasm-scalar";
+  } else name = choice;
+  let k = loaded.get(name);
+  if (!k) {
+    k = makeKernels(name);
+    loaded.set(name, k);
+  }
+  return k;
+}
+
+async function makeKernels(name: EngineName): Promise<Kernels> {
+  if (name === "ts") return new TsKernels();
+  const { wasmBytes } = await import("./wasm-bytes.js");
+  if (name === "wasm-simd" && !simdSupported()) throw new Error("this runtime does not support WebAssembly SIMD");
+  return instantiateKernels(name, name === "wasm-simd" ? wasmBytes.simd : wasmBytes.scalar);
+}

@@ -1,0 +1,73 @@
+// The structured result of a fit: the field names of the lme4 reference fits
+// (test/fixtures/reference/README.md) so a fit compares field by field with lme4's, plus a few extensions.
+
+export interface VarCorrRow {
+  grp: string;
+  var1: string | null;
+  var2: string | null;
+  vcov: number;
+  sdcor: number;
+}
+
+export interface VarCorrTerm {
+  names: string[];
+  sd: number[];
+  corr: number[][] | null;
+}
+
+export interface RanefGroup {
+  levels: string[];
+  terms: string[];
+  /** levels × terms */
+  values: number[][];
+}
+
+export interface FitJSON {
+  call: "lmer";
+  formula: string;
+  family: "gaussian";
+  link: "identity";
+  REML: boolean;
+  nobs: number;
+  n: number;
+  /** rows dropped because of missing values (extension) */
+  n_dropped: number;
+  ngrps: Record<string, number>;
+  fixef: Record<string, number>;
+  se: Record<string, number>;
+  vcov: number[][];
+  /** fixed-effect columns dropped as rank deficient (extension) */
+  dropped_columns: string[];
+  theta: number[];
+  theta_names: string[];
+  sigma: number;
+  varcorr: VarCorrRow[];
+  /** per grouping term (lme4's names; `(x || g)` gives g and g.1) plus Residual */
+  VarCorr: Record<string, VarCorrTerm>;
+  contrasts: Record<string, { type: string; ordered: boolean; levels: string[]; columns: string[]; matrix: number[][] }> | null;
+  objective: number;
+  REMLcrit: number;
+  deviance_ML: number;
+  deviance: number;
+  minus2logLik: number;
+  logLik: number;
+  npar: number;
+  AIC: number;
+  BIC: number;
+  df_residual: number;
+  ranef: Record<string, RanefGroup>;
+  fitted_head: number[];
+  /** quantiles (Min, 1Q, Median, 3Q, Max) of the scaled (Pearson) residuals, as summary() prints (extension) */
+  scaled_residuals: { Min: number; "1Q": number; Median: number; "3Q": number; Max: number };
+  singular: boolean;
+  optimizer: string;
+  feval: number;
+  /** lme4's convergence messages ("boundary (singular) fit: see help('isSingular')", "Model failed to converge ...") */
+  conv_messages: string[];
+  /** everything the user must know: conv_messages plus rank-deficiency and missing-value notes (extension) */
+  warnings: string[];
+  /** which engine build ran the fit: "wasm-simd" | "wasm-scalar" | "ts" (extension) */
+  engine: string;
+  /** wall time of the fit in seconds (extension) */
+  time_s: number;
+}
