@@ -5,7 +5,15 @@
 export type Expr =
   | { kind: "name"; name: string; pos: number; end: number }
   | { kind: "number"; value: number; pos: number; end: number }
-  | { kind: "call"; fn: string; args: Expr[]; pos: number; end: number }
+  | {
+      kind: "call";
+      fn: string;
+      args: Expr[];
+      /** Names of named arguments, e.g. poly(x, 2, raw = TRUE) gives [null, null, "raw"]; absent when no argument is named. */
+      argNames?: (string | null)[];
+      pos: number;
+      end: number;
+    }
   | { kind: "binary"; op: "+" | "-" | "*" | "/" | "^" | ":"; left: Expr; right: Expr; pos: number; end: number }
   | { kind: "unary"; op: "-" | "+"; arg: Expr; pos: number; end: number }
   | { kind: "paren"; expr: Expr; pos: number; end: number }

@@ -1,0 +1,93 @@
+// Fit time of the same models with the SIMD and scalar WebAssembly kernels and the plain TypeScript
+// kernels (the same blocked algorithm), next to lme4's stored time (median of 5 lmer() calls on this
+// machine kind, from test/fixtures/reference/fits). Run: npm run bench  [-- --quick]
+import Benchmark from "benchmark";
+import fs from "node:fs";
+import path from "node:path";
+import { instantiateKernels } from "../src/engine.js";
+import { TsKernels, type Kernels } from "../src/kernels.js";
+import { LinearMixedModel } from "../src/linearmixedmodel.js";
+import { referenceTable, referenceDir } from "../test/helpers/reference.js";
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const quick = process.argv.includes("--quick");
+
+interface Case { id: string; slow?: boolean }
+const cases: Case[] = [
+  { id: "sleepstudy-slope-reml" },
+  { id: "sleepstudy-slope-ml" },
+  { id: "penicillin-reml" },
+  { id: "pastes-nested-reml" },
+  { id: "insteval-ml", slow: true },
+];
+
+async function kernelsAll(): Promise<Kernels[]> {
+  const bytes = (f: string) => new Uint8Array(fs.readFileSync(path.join(root, "build", f)));
+  return [
+    await instantiateKernels("wasm-simd", bytes("simd.wasm")),
+    await instantiateKernels("wasm-scalar", bytes("release.wasm")),
+    new TsKernels(),
+  ];
+}
+
+/** Median seconds of `runs` fits (for fits too slow for benchmark.js's repeated cycles). */
+function timeRuns(fn: () => void, runs: number): number {
+  const t: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const s = performance.now();
+    fn();
+    t.push((performance.now() - s) / 1000);
+  }
+  return t.sort((a, b) => a - b)[Math.floor(t.length / 2)];
+}
+
+/** Mean seconds per fit from benchmark.js. */
+function timeBenchmark(name: string, fn: () => void): Promise<number> {
+  return new Promise((resolve) => {
+    new Benchmark.Suite()
+      .add(name, fn, { maxTime: quick ? 0.5 : 2 })
+      .on("cycle", (e: Benchmark.Event) => console.log(`  ${String(e.target)}`))
+      .on("complete", function (this: Benchmark.Suite) {
+        resolve((this[0] as Benchmark).stats.mean);
+      })
+      .run();
+  });
+}
+
+const rows: string[] = [];
+const json: Record<string, unknown>[] = [];
+const kernels = await kernelsAll();
+for (const c of cases) {
+  const ref = JSON.parse(fs.readFileSync(path.join(referenceDir, "fits", `${c.id}.json`), "utf8"));
+  const data = referenceTable(ref.data, ref.dataset);
+  const formula = ref.formula_original ?? ref.formula;
+  console.log(`${c.id}: ${formula} (${ref.nobs} rows)`);
+  const times: Record<string, number> = {};
+  let evals = 0, objective = NaN;
+  for (const k of kernels) {
+    if (c.slow && quick && k.name === "ts") continue;
+    const fit = () => {
+      const m = LinearMixedModel.fit(k, formula, data, { REML: ref.REML });
+      evals = m.feval;
+      objective = m.objectiveAtOptimum;
+    };
+    times[k.name] = c.slow ? timeRuns(fit, k.name === "ts" ? 1 : quick ? 1 : 3) : await timeBenchmark(`${c.id} ${k.name}`, fit);
+    if (c.slow) console.log(`  ${c.id} ${k.name}: ${times[k.name].toFixed(3)} s`);
+  }
+  const lme4 = ref.time_s as number;
+  const fmt = (s: number | undefined) => (s === undefined ? "-" : s < 0.1 ? `${(s * 1000).toFixed(2)} ms` : `${s.toFixed(3)} s`);
+  const ratio = (s: number | undefined) => (s === undefined ? "-" : `${(lme4 / s).toFixed(1)}×`);
+  rows.push(
+    `| ${c.id} | ${ref.nobs} | ${fmt(times["wasm-simd"])} | ${fmt(times["wasm-scalar"])} | ${fmt(times.ts)} | ${fmt(lme4)} (stored) | ${ratio(times["wasm-simd"])} | ${times.ts ? (times.ts / times["wasm-simd"]).toFixed(1) + "×" : "-"} | ${evals} / ${ref.feval} | ${(objective - ref.objective).toExponential(2)} |`,
+  );
+  json.push({ id: c.id, rows: ref.nobs, seconds: times, lme4_seconds: lme4, lme4_source: "stored", evaluations: evals, lme4_evaluations: ref.feval, objective, lme4_objective: ref.objective });
+}
+const table = [
+  "| fit | rows | WASM SIMD | WASM scalar | plain TS | lme4 | lme4 / SIMD | TS / SIMD | evals (ours / lme4) | objective − lme4's |",
+  "|---|---|---|---|---|---|---|---|---|---|",
+  ...rows,
+].join("\n");
+console.log("\n" + table);
+fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
+fs.writeFileSync(path.join(root, "bench/results/lmm.md"), table + "\n");
+fs.writeFileSync(path.join(root, "bench/results/lmm.json"), JSON.stringify(json, null, 2));

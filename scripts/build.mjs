@@ -1,0 +1,27 @@
+// Bundles the library with the WebAssembly inlined (run after `npm run asbuild`):
+//   dist/browser/index.js  runtime-neutral ESM for browsers and workers
+//   dist/node/index.js     the same plus the Node file helpers (readCSV)
+//   dist/node/cli.js       the `lmm` command
+//   dist/types/            declarations
+import { build } from "esbuild";
+import { execFileSync } from "node:child_process";
+
+const common = {
+  bundle: true,
+  format: "esm",
+  // Without a target esbuild emits Uint8Array.fromBase64, which Node 20 lacks.
+  target: "es2022",
+  loader: { ".wasm": "binary" },
+  sourcemap: true,
+  logLevel: "warning",
+};
+await Promise.all([
+  build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/browser/index.js", platform: "neutral", mainFields: ["module", "main"],
+    // papaparse requires "stream" only for Node duplex streams, which the library never creates.
+    external: ["stream"] }),
+  // In Node the dependencies are installed next to the package: import them rather than bundle them.
+  build({ ...common, entryPoints: ["src/node.ts"], outfile: "dist/node/index.js", platform: "node", packages: "external" }),
+  build({ ...common, entryPoints: ["src/cli.ts"], outfile: "dist/node/cli.js", platform: "node", packages: "external" }),
+]);
+execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+console.log("built dist/browser/index.js, dist/node/index.js, dist/node/cli.js, dist/types");

@@ -1,0 +1,11 @@
+// mixedmodels: linear mixed-effects models (lme4's lmer) with a WebAssembly engine. Runtime-neutral:
+// no Node-only API here (see node.ts for file helpers).
+export { lmer, LinearMixedModel, type LmerOptions } from "./linearmixedmodel.js";
+export { parseFormula, deparse } from "./formula.js";
+export type { ParsedFormula, Expr, Term, RandomTerm, FixedPart } from "./formula-types.js";
+export { FormulaError } from "./formula-types.js";
+export { parseCSV, toColumns, type DataInput, type Table, type CSVOptions } from "./data.js";
+export { modelFrame, type ModelFrame, type FrameOptions } from "./modelframe.js";
+export { loadKernels, simdSupported, type EngineChoice } from "./engine.js";
+export { formatSummary } from "./summary.js";
+export type { FitJSON } from "./results-types.js";

@@ -1,0 +1,581 @@
+// The linear mixed model: from a formula and data to the fitted model and its lme4-named results
+// (Bates et al. 2015, JSS 67(1); lme4's lmer and MixedModels.jl's LinearMixedModel).
+
+import { BlockedSystem, type Objectives, type ReBlock } from "./blocked.js";
+import type { DataInput, Table } from "./data.js";
+import { denseCholesky } from "./dense.js";
+import { loadKernels, type EngineChoice } from "./engine.js";
+import { parseFormula } from "./formula.js";
+import type { ParsedFormula } from "./formula-types.js";
+import type { Kernels } from "./kernels.js";
+import { modelFrame, type FrameOptions, type ModelFrame, type ReTermData } from "./modelframe.js";
+import { minimize, type OptimizerName } from "./optim/index.js";
+import type { FitJSON, RanefGroup, VarCorrRow, VarCorrTerm } from "./results-types.js";
+import { formatSummary } from "./summary.js";
+
+export interface LmerOptions extends FrameOptions {
+  /** REML (default) or maximum likelihood. */
+  REML?: boolean;
+  /** "bobyqa" (default, as lme4's nloptwrap) or "neldermead" (lme4's Nelder_Mead). */
+  optimizer?: OptimizerName;
+  /** Kernel build: "auto" (SIMD WebAssembly if supported), "wasm-simd", "wasm-scalar" or "ts". */
+  engine?: EngineChoice;
+  /** Starting θ (lme4's order); default 1 on diagonals, 0 off them. */
+  start?: number[];
+  /** Maximum number of objective evaluations. */
+  maxfun?: number;
+  /** Name of the data set for the summary's "Data:" line. */
+  dataName?: string;
+}
+
+/** lme4's isSingular tolerance on the diagonal elements of θ. */
+const SINGULAR_TOL = 1e-4;
+/** lme4's check.conv.grad tolerance on the scaled gradient. */
+const GRAD_TOL = 2e-3;
+const SINGULAR_MESSAGE = "boundary (singular) fit: see help('isSingular')";
+
+/** Fits a linear mixed model as lme4's `lmer(formula, data, REML = TRUE)` does. */
+export async function lmer(
+  formula: string | ParsedFormula,
+  data: DataInput | Table,
+  options: LmerOptions = {},
+): Promise<LinearMixedModel> {
+  const kernels = await loadKernels(options.engine ?? "auto");
+  return LinearMixedModel.fit(kernels, formula, data, options);
+}
+
+/** Terms in the engine's order: decreasing number of levels, stable (lme4's and MixedModels.jl's order). */
+function orderTerms(terms: ReTermData[]): ReTermData[] {
+  return terms
+    .map((t, i) => ({ t, i }))
+    .sort((a, b) => b.t.levels.length - a.t.levels.length || a.i - b.i)
+    .map(({ t }) => t);
+}
+
+/** lme4's checks of the random-effects structure against the data (mkReTrms, checkNlevels, checkZdims). */
+function checkIdentifiable(frame: ModelFrame, p: number): void {
+  const n = frame.n;
+  for (const t of frame.reTerms) {
+    if (t.levels.length < 2) {
+      throw new Error(`grouping factor '${t.group}' must have > 1 sampled level (it has ${t.levels.length}) in (${t.label})`);
+    }
+    if (t.levels.length >= n) {
+      throw new Error(
+        `number of levels of grouping factor '${t.group}' (${t.levels.length}) must be < number of observations (${n}): ` +
+          `with a level per observation the random effect and the residual cannot be told apart`,
+      );
+    }
+    const q = t.levels.length * t.names.length;
+    if (t.names.length > 1 && q >= n) {
+      throw new Error(
+        `number of observations (${n}) <= number of random effects (${q}) for term (${t.label}); ` +
+          `the random-effects parameters and the residual variance are probably unidentifiable`,
+      );
+    }
+  }
+  if (n <= p) {
+    throw new Error(`fewer observations (${n}) than fixed effects (${p}): the model cannot be estimated`);
+  }
+}
+
+/** R's make.unique: "Subject", "Subject.1", ... */
+function makeUnique(names: string[]): string[] {
+  const seen = new Map<string, number>();
+  return names.map((nm) => {
+    const c = seen.get(nm);
+    seen.set(nm, (c ?? 0) + 1);
+    return c === undefined ? nm : `${nm}.${c}`;
+  });
+}
+
+/** R's quantile(type = 7). */
+function quantile(sorted: Float64Array, prob: number): number {
+  const h = (sorted.length - 1) * prob;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+}
+
+export class LinearMixedModel {
+  readonly formula: ParsedFormula;
+  readonly frame: ModelFrame;
+  readonly REML: boolean;
+  readonly optimizerName: OptimizerName;
+  readonly engine: string;
+  /** Terms in θ order (decreasing number of levels). */
+  readonly reTerms: ReTermData[];
+  private readonly system: BlockedSystem;
+  private readonly options: LmerOptions;
+
+  // Set by fit():
+  private thetaHat!: Float64Array;
+  private fevals = 0;
+  private objectiveValue = NaN;
+  private betaHat!: Float64Array;
+  private uHat!: Float64Array[];
+  private covUnscaled!: Float64Array;
+  private pwrss = NaN;
+  private logdets!: Objectives;
+  private convMessages: string[] = [];
+  private timeS = 0;
+
+  private constructor(kernels: Kernels, formula: string | ParsedFormula, data: DataInput | Table, options: LmerOptions) {
+    this.options = options;
+    this.formula = typeof formula === "string" ? parseFormula(formula) : formula;
+    if (this.formula.random.length === 0) {
+      throw new Error(`no random effects terms specified in formula '${this.formula.source}': use a linear model, or add a term like (1 | group)`);
+    }
+    if (this.formula.response === null) throw new Error(`the formula '${this.formula.source}' has no response (left of ~)`);
+    this.frame = modelFrame(this.formula, data, options);
+    this.REML = options.REML ?? true;
+    this.optimizerName = options.optimizer ?? "bobyqa";
+    checkIdentifiable(this.frame, this.frame.xNames.length);
+    this.reTerms = orderTerms(this.frame.reTerms);
+    const blocks: ReBlock[] = this.reTerms.map((t) => ({ m: t.levels.length, k: t.names.length, refs: t.refs, Z: t.Z }));
+    const y = this.frame.offset ? this.frame.y.map((v, i) => v - this.frame.offset![i]) : this.frame.y;
+    this.system = new BlockedSystem(kernels, blocks, this.frame.X, this.frame.xNames.length, y);
+    this.engine = kernels.name;
+  }
+
+  /** Builds the model and fits it (synchronously, with kernels already loaded). */
+  static fit(kernels: Kernels, formula: string | ParsedFormula, data: DataInput | Table, options: LmerOptions = {}): LinearMixedModel {
+    const t0 = performance.now();
+    const m = new LinearMixedModel(kernels, formula, data, options);
+    m.optimize();
+    m.timeS = (performance.now() - t0) / 1000;
+    return m;
+  }
+
+  get n(): number {
+    return this.frame.n;
+  }
+
+  get p(): number {
+    return this.frame.xNames.length;
+  }
+
+  /**
+   * The profiled deviance (ML, JSS eq. 34) or REML criterion (eq. 41) at θ:
+   *   ML:   log|L_Z|² + n (1 + log(2π r² / n))
+   *   REML: log|L_Z|² + log|L_X|² + (n − p)(1 + log(2π r² / (n − p)))
+   */
+  objective(theta: ArrayLike<number>, REML = this.REML): number {
+    const o = this.system.update(theta);
+    if (!o) return Infinity;
+    return LinearMixedModel.criterion(o, this.n, this.p, REML);
+  }
+
+  private static criterion(o: Objectives, n: number, p: number, REML: boolean): number {
+    if (REML) {
+      const nr = n - p;
+      return o.logdetZ + o.logdetX + nr * (1 + Math.log((2 * Math.PI * o.pwrss) / nr));
+    }
+    return o.logdetZ + n * (1 + Math.log((2 * Math.PI * o.pwrss) / n));
+  }
+
+  private optimize(): void {
+    const lower = this.system.thetaLowerBounds();
+    const upper = lower.map(() => Infinity);
+    const start = this.options.start ?? this.system.thetaStart();
+    if (start.length !== lower.length) {
+      throw new Error(`start has ${start.length} values but θ has ${lower.length} (${this.thetaNames().join(", ")})`);
+    }
+    start.forEach((v, i) => {
+      if (!(v >= lower[i])) throw new Error(`start[${i}] (${this.thetaNames()[i]}) = ${v} is below its lower bound ${lower[i]}`);
+    });
+    const f = (th: Float64Array) => this.objective(th);
+    const res = minimize(this.optimizerName, f, start, lower, upper, { maxfun: this.options.maxfun });
+    let theta = Float64Array.from(res.x);
+    let fmin = res.f;
+    this.fevals = res.feval;
+    // As MixedModels.jl: diagonal elements that ended just above their bound of 0 are tried at 0.
+    const zeroed = theta.map((v, i) => (lower[i] === 0 && v > 0 && v < 1e-3 ? 0 : v));
+    if (zeroed.some((v, i) => v !== theta[i])) {
+      const fz = f(zeroed);
+      this.fevals++;
+      if (fz <= fmin + 1e-5) {
+        theta = zeroed;
+        fmin = fz;
+      }
+    }
+    if (!Number.isFinite(fmin)) {
+      throw new Error("the optimizer found no θ with a finite objective: check the data for constant or perfectly fitted responses");
+    }
+    if (!res.converged) this.convMessages.push(`convergence failure: ${res.message}`);
+    this.thetaHat = theta;
+    this.objectiveValue = fmin;
+    this.setEstimates(theta);
+    if (this.isSingular()) this.convMessages.push(SINGULAR_MESSAGE);
+    else {
+      const g = this.scaledGradient(theta, lower);
+      if (g !== null && g.max > GRAD_TOL) {
+        this.convMessages.push(
+          `Model failed to converge with max|grad| = ${g.max.toPrecision(6)} (tol = ${GRAD_TOL}, component ${g.which + 1})`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Moves the model to θ (no optimisation): every result (β̂, σ̂, b̂, the objective, ...) is then the
+   * one at θ, as MixedModels.jl's setθ! + updateL!. Used for comparisons and profiles.
+   */
+  setTheta(theta: ArrayLike<number>): this {
+    const lower = this.system.thetaLowerBounds();
+    if (theta.length !== lower.length) throw new Error(`θ has ${lower.length} elements (${this.thetaNames().join(", ")}), got ${theta.length}`);
+    for (let i = 0; i < lower.length; i++) {
+      if (!(theta[i] >= lower[i])) throw new Error(`θ[${i}] (${this.thetaNames()[i]}) = ${theta[i]} is below its lower bound ${lower[i]}`);
+    }
+    this.thetaHat = Float64Array.from(theta);
+    this.setEstimates(theta);
+    return this;
+  }
+
+  /** Updates L at θ and extracts β̂, u, r² and (L_X L_X')⁻¹ from it. */
+  private setEstimates(theta: ArrayLike<number>): void {
+    const o = this.system.update(theta);
+    if (!o) throw new Error("internal: the factor at the optimum is not positive definite");
+    this.logdets = o;
+    this.pwrss = o.pwrss;
+    const s = this.system.solve();
+    this.betaHat = s.beta;
+    this.uHat = s.u;
+    this.covUnscaled = s.covBetaUnscaled;
+    this.objectiveValue = LinearMixedModel.criterion(o, this.n, this.p, this.REML);
+  }
+
+  /**
+   * lme4's convergence check: central-difference gradient g and Hessian H of the objective in θ
+   * (step 1e-4, as lme4's deriv12), then max over components of min(|H⁻¹g|, |g|).
+   */
+  private scaledGradient(theta: Float64Array, lower: number[]): { max: number; which: number } | null {
+    const k = theta.length;
+    const h = 1e-4;
+    const f0 = this.objectiveValue;
+    const at = (d: Record<number, number>) => {
+      const x = Float64Array.from(theta);
+      for (const [i, v] of Object.entries(d)) x[+i] += v;
+      return this.objective(x);
+    };
+    if (theta.some((v, i) => v - h < lower[i])) return null;
+    const g = new Float64Array(k);
+    const H = new Float64Array(k * k);
+    for (let i = 0; i < k; i++) {
+      const fp = at({ [i]: h }), fm = at({ [i]: -h });
+      g[i] = (fp - fm) / (2 * h);
+      H[i * k + i] = (fp - 2 * f0 + fm) / (h * h);
+      for (let j = 0; j < i; j++) {
+        const v = (at({ [i]: h, [j]: h }) - at({ [i]: h, [j]: -h }) - at({ [i]: -h, [j]: h }) + at({ [i]: -h, [j]: -h })) / (4 * h * h);
+        H[i * k + j] = v;
+        H[j * k + i] = v;
+      }
+    }
+    this.setEstimates(theta); // the probes moved L away from θ̂
+    const sg = solveSPD(H, g, k);
+    let max = -Infinity, which = 0;
+    for (let i = 0; i < k; i++) {
+      const v = sg ? Math.min(Math.abs(sg[i]), Math.abs(g[i])) : Math.abs(g[i]);
+      if (v > max) {
+        max = v;
+        which = i;
+      }
+    }
+    return { max, which };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Results, named as in lme4
+  // ---------------------------------------------------------------------------------------------
+
+  /** θ̂ in lme4's order. */
+  get theta(): number[] {
+    return Array.from(this.thetaHat);
+  }
+
+  /** lme4's names of θ: "Subject.(Intercept)", "Subject.Days.(Intercept)", "Subject.Days". */
+  thetaNames(): string[] {
+    const out: string[] = [];
+    for (const t of this.reTerms) {
+      const k = t.names.length;
+      for (let c = 0; c < k; c++) {
+        for (let r = c; r < k; r++) out.push(r === c ? `${t.group}.${t.names[r]}` : `${t.group}.${t.names[r]}.${t.names[c]}`);
+      }
+    }
+    return out;
+  }
+
+  /** σ̂: sqrt(r²/n) for ML, sqrt(r²/(n − p)) for REML. */
+  get sigma(): number {
+    return Math.sqrt(this.pwrss / (this.REML ? this.n - this.p : this.n));
+  }
+
+  fixef(): Record<string, number> {
+    return Object.fromEntries(this.frame.xNames.map((nm, i) => [nm, this.betaHat[i]]));
+  }
+
+  /** Cov(β̂) = σ̂² (L_X L_X')⁻¹. */
+  vcov(): number[][] {
+    const p = this.p, s2 = this.sigma ** 2;
+    return Array.from({ length: p }, (_, i) => Array.from({ length: p }, (_, j) => s2 * this.covUnscaled[i * p + j]));
+  }
+
+  /** Standard errors of the fixed effects. */
+  se(): Record<string, number> {
+    const v = this.vcov();
+    return Object.fromEntries(this.frame.xNames.map((nm, i) => [nm, Math.sqrt(v[i][i])]));
+  }
+
+  /** Random effects b = Λ u of term t (in θ order): levels × k, row-major. */
+  private bOf(t: number): Float64Array {
+    const lam = this.system.lambdaOf(this.thetaHat, t);
+    const k = this.reTerms[t].names.length, m = this.reTerms[t].levels.length;
+    const u = this.uHat[t];
+    const b = new Float64Array(m * k);
+    for (let j = 0; j < m; j++) {
+      for (let r = 0; r < k; r++) {
+        let s = 0;
+        for (let c = 0; c <= r; c++) s += lam[r * k + c] * u[j * k + c];
+        b[j * k + r] = s;
+      }
+    }
+    return b;
+  }
+
+  /** Conditional modes per grouping factor (terms on the same factor side by side), as lme4's ranef(). */
+  ranef(): Record<string, RanefGroup> {
+    const out: Record<string, RanefGroup> = {};
+    this.reTerms.forEach((t, ti) => {
+      const b = this.bOf(ti);
+      const k = t.names.length;
+      let g = out[t.group];
+      if (!g) {
+        g = { levels: [...t.levels], terms: [], values: t.levels.map(() => []) };
+        out[t.group] = g;
+      }
+      g.terms.push(...t.names);
+      t.levels.forEach((_, j) => {
+        for (let c = 0; c < k; c++) g!.values[j].push(b[j * k + c]);
+      });
+    });
+    return out;
+  }
+
+  /** Σ_t = σ² λ_t λ_t' per term, as sd and correlation. */
+  VarCorr(): Record<string, VarCorrTerm> {
+    const keys = makeUnique(this.reTerms.map((t) => t.group));
+    const out: Record<string, VarCorrTerm> = {};
+    this.reTerms.forEach((t, ti) => {
+      const S = this.covarianceOf(ti);
+      const k = t.names.length;
+      const sd = Array.from({ length: k }, (_, i) => Math.sqrt(S[i * k + i]));
+      const corr = Array.from({ length: k }, (_, i) =>
+        Array.from({ length: k }, (_, j) => (i === j ? 1 : S[i * k + j] / (sd[i] * sd[j]))),
+      );
+      out[keys[ti]] = { names: [...t.names], sd, corr };
+    });
+    out.Residual = { names: ["(residual)"], sd: [this.sigma], corr: null };
+    return out;
+  }
+
+  private covarianceOf(t: number): Float64Array {
+    const lam = this.system.lambdaOf(this.thetaHat, t);
+    const k = this.reTerms[t].names.length, s2 = this.sigma ** 2;
+    const S = new Float64Array(k * k);
+    for (let i = 0; i < k; i++) {
+      for (let j = 0; j < k; j++) {
+        let s = 0;
+        for (let c = 0; c < k; c++) s += lam[i * k + c] * lam[j * k + c];
+        S[i * k + j] = s2 * s;
+      }
+    }
+    return S;
+  }
+
+  /** Rows of as.data.frame(VarCorr(fit)): variances, then covariances per term, then the residual. */
+  varcorrRows(): VarCorrRow[] {
+    const keys = makeUnique(this.reTerms.map((t) => t.group));
+    const rows: VarCorrRow[] = [];
+    this.reTerms.forEach((t, ti) => {
+      const S = this.covarianceOf(ti);
+      const k = t.names.length;
+      for (let i = 0; i < k; i++) rows.push({ grp: keys[ti], var1: t.names[i], var2: null, vcov: S[i * k + i], sdcor: Math.sqrt(S[i * k + i]) });
+      for (let i = 0; i < k; i++) {
+        for (let j = i + 1; j < k; j++) {
+          const v = S[i * k + j];
+          rows.push({ grp: keys[ti], var1: t.names[i], var2: t.names[j], vcov: v, sdcor: v / Math.sqrt(S[i * k + i] * S[j * k + j]) });
+        }
+      }
+    });
+    rows.push({ grp: "Residual", var1: null, var2: null, vcov: this.sigma ** 2, sdcor: this.sigma });
+    return rows;
+  }
+
+  /** Xβ̂ + Zb̂ (+ offset) on the rows used by the fit. */
+  fitted(): Float64Array {
+    const { n, p } = this;
+    const X = this.frame.X;
+    const out = new Float64Array(n);
+    for (let r = 0; r < n; r++) {
+      let s = this.frame.offset ? this.frame.offset[r] : 0;
+      for (let c = 0; c < p; c++) s += X[r * p + c] * this.betaHat[c];
+      out[r] = s;
+    }
+    this.reTerms.forEach((t, ti) => {
+      const b = this.bOf(ti);
+      const k = t.names.length;
+      for (let r = 0; r < n; r++) {
+        const j = t.refs[r];
+        for (let c = 0; c < k; c++) out[r] += t.Z[r * k + c] * b[j * k + c];
+      }
+    });
+    return out;
+  }
+
+  residuals(): Float64Array {
+    const f = this.fitted();
+    return this.frame.y.map((v, i) => v - f[i]);
+  }
+
+  nobs(): number {
+    return this.n;
+  }
+
+  /** Levels per grouping factor. */
+  ngrps(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const t of this.reTerms) out[t.group] = t.levels.length;
+    return out;
+  }
+
+  /** Number of parameters: θ, β and σ. */
+  npar(): number {
+    return this.theta.length + this.p + 1;
+  }
+
+  dfResidual(): number {
+    return this.n - this.npar();
+  }
+
+  isSingular(): boolean {
+    const lower = this.system.thetaLowerBounds();
+    return this.thetaHat.some((v, i) => lower[i] === 0 && v < SINGULAR_TOL);
+  }
+
+  /** The value the fit minimised: the REML criterion or the ML deviance. */
+  get objectiveAtOptimum(): number {
+    return this.objectiveValue;
+  }
+
+  /** lme4's REMLcrit(): the REML criterion at θ̂, whichever criterion was fitted. */
+  REMLcrit(): number {
+    return LinearMixedModel.criterion(this.logdets, this.n, this.p, true);
+  }
+
+  /** lme4's deviance(fit, REML = FALSE): −2 log L_ML at θ̂ (σ profiled at r²/n). */
+  deviance(): number {
+    return LinearMixedModel.criterion(this.logdets, this.n, this.p, false);
+  }
+
+  /** log L (the REML log-likelihood for REML fits, as lme4's logLik()). */
+  logLik(): number {
+    return -this.objectiveValue / 2;
+  }
+
+  AIC(): number {
+    return this.objectiveValue + 2 * this.npar();
+  }
+
+  BIC(): number {
+    return this.objectiveValue + this.npar() * Math.log(this.n);
+  }
+
+  get feval(): number {
+    return this.fevals;
+  }
+
+  /** Everything the user must know about the fit: convergence, singularity, dropped rows and columns. */
+  get warnings(): string[] {
+    const w = [...this.frame.warnings, ...this.convMessages];
+    if (this.frame.nDropped > 0) {
+      w.push(`${this.frame.nDropped} row${this.frame.nDropped === 1 ? "" : "s"} with missing values dropped (na.omit)`);
+    }
+    return w;
+  }
+
+  private scaledResidualQuantiles(): FitJSON["scaled_residuals"] {
+    const s = this.sigma;
+    const r = this.residuals().map((v) => v / s).sort();
+    return { Min: r[0], "1Q": quantile(r, 0.25), Median: quantile(r, 0.5), "3Q": quantile(r, 0.75), Max: r[r.length - 1] };
+  }
+
+  /** The structured result, with the field names of the lme4 reference fits. */
+  toJSON(): FitJSON {
+    const obj = this.objectiveValue;
+    const fitted = this.fitted();
+    return {
+      call: "lmer",
+      formula: this.formula.source,
+      family: "gaussian",
+      link: "identity",
+      REML: this.REML,
+      nobs: this.n,
+      n: this.n,
+      n_dropped: this.frame.nDropped,
+      ngrps: this.ngrps(),
+      fixef: this.fixef(),
+      se: this.se(),
+      vcov: this.vcov(),
+      dropped_columns: [...this.frame.droppedColumns],
+      theta: this.theta,
+      theta_names: this.thetaNames(),
+      sigma: this.sigma,
+      varcorr: this.varcorrRows(),
+      VarCorr: this.VarCorr(),
+      contrasts: this.frame.contrasts,
+      objective: obj,
+      REMLcrit: this.REMLcrit(),
+      deviance_ML: this.deviance(),
+      deviance: this.deviance(),
+      minus2logLik: obj,
+      logLik: this.logLik(),
+      npar: this.npar(),
+      AIC: this.AIC(),
+      BIC: this.BIC(),
+      df_residual: this.dfResidual(),
+      ranef: this.ranef(),
+      fitted_head: Array.from(fitted.subarray(0, 20)),
+      scaled_residuals: this.scaledResidualQuantiles(),
+      singular: this.isSingular(),
+      optimizer: this.optimizerName,
+      feval: this.fevals,
+      conv_messages: [...this.convMessages],
+      warnings: this.warnings,
+      engine: this.engine,
+      time_s: this.timeS,
+    };
+  }
+
+  /** The printed summary, in the layout of lme4's summary(lmer(...)). */
+  summary(opts: { dataName?: string; correlation?: boolean } = {}): string {
+    return formatSummary(this.toJSON(), { dataName: opts.dataName ?? this.options.dataName, correlation: opts.correlation });
+  }
+}
+
+/** Solves H x = g for symmetric positive-definite H (k small), or null if H is not positive definite. */
+function solveSPD(H: Float64Array, g: Float64Array, k: number): Float64Array | null {
+  const L = denseCholesky(H, k);
+  if (!L) return null;
+  const z = new Float64Array(k);
+  for (let i = 0; i < k; i++) {
+    let s = g[i];
+    for (let c = 0; c < i; c++) s -= L[i * k + c] * z[c];
+    z[i] = s / L[i * k + i];
+  }
+  const x = new Float64Array(k);
+  for (let i = k - 1; i >= 0; i--) {
+    let s = z[i];
+    for (let c = i + 1; c < k; c++) s -= L[c * k + i] * x[c];
+    x[i] = s / L[i * k + i];
+  }
+  return x;
+}

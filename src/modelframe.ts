@@ -1,0 +1,723 @@
+// The model frame: (ParsedFormula, data) → the numeric ingredients of a mixed model, built as R/lme4
+// build them: model.frame (evaluate the formula's variables, na.omit, drop unused factor levels),
+// model.matrix (contrasts, interactions, R's column names and order), lme4's rank check of X
+// (chkRank.drop.cols) and mkReTrms (random-effects model matrices and grouping factors).
+// No Node-only APIs: this runs in browsers too.
+
+import { dqrdc2, makeContrast, rPow, CONTRAST_TYPES, type Contrast, type ContrastType } from "./contrasts.js";
+import { numericToFactor, toColumns, type Column, type DataInput, type FactorColumn, type LevelsOption, type Table } from "./data.js";
+import { deparse } from "./formula.js";
+import { FormulaError, type Expr, type FixedPart, type ParsedFormula, type RandomTerm } from "./formula-types.js";
+
+export interface FrameOptions {
+  levels?: LevelsOption;
+  contrasts?: Record<string, ContrastType>;
+}
+
+export interface ContrastInfo {
+  type: string;
+  ordered: boolean;
+  levels: string[];
+  columns: string[];
+  matrix: number[][];
+}
+
+export interface ReTermData {
+  /** RandomTerm.label, e.g. "Days | Subject". */
+  label: string;
+  /** RandomTerm.groupLabel, e.g. "Subject", "cask:batch". */
+  group: string;
+  /** Levels of the grouping factor present in the rows used, in R's order. */
+  levels: string[];
+  /** Per used row: 0-based level index. */
+  refs: Int32Array;
+  /** Column names of the term's model matrix: ["(Intercept)", "Days"], ["conditionA", "conditionB"], ... */
+  names: string[];
+  /** Used rows × names.length, row-major. */
+  Z: Float64Array;
+}
+
+export interface ModelFrame {
+  n: number;
+  nDropped: number;
+  /** Rows used (0-based indices into the input), after na.omit over all variables of the formula. */
+  rows: Int32Array;
+  responseName: string;
+  y: Float64Array;
+  offset: Float64Array | null;
+  /** n × p, row-major, after dropping rank-deficient columns. */
+  X: Float64Array;
+  xNames: string[];
+  /** Per X column, the index of its term (0 = intercept), as R's attr(X, "assign"). */
+  assign: number[];
+  termLabels: string[];
+  droppedColumns: string[];
+  /** Factors among the fixed effects, with their contrasts (null if none). */
+  contrasts: Record<string, ContrastInfo> | null;
+  /** In formula order. */
+  reTerms: ReTermData[];
+  warnings: string[];
+}
+
+/** Build the model frame of a parsed formula on a data set. The data is never modified. */
+export function modelFrame(formula: ParsedFormula, data: DataInput | Table, options: FrameOptions = {}): ModelFrame {
+  checkContrastOptions(options.contrasts);
+  const table = toColumns(data, { levels: options.levels });
+  if (formula.response === null) throw new Error(`the formula '${formula.source}' has no response (left of ~)`);
+  const vars = evaluateVariables(formula, table);
+  const rows = completeRows(vars, table);
+  checkFinite(vars, table, rows);
+  const frame = subsetVariables(vars, rows);
+  const warnings: string[] = [];
+  const response = responseValues(formula.response, frame);
+  const offset = offsetValues(formula.offsets, frame);
+  const fixed = fixedMatrix(formula.fixed, frame, rows.length, options.contrasts ?? {}, warnings);
+  const reTerms = formula.random.map((t) => randomTerm(t, frame, rows.length));
+  return {
+    n: rows.length,
+    nDropped: table.nrow - rows.length,
+    rows,
+    responseName: deparse(formula.response),
+    y: response,
+    offset,
+    X: fixed.X,
+    xNames: fixed.names,
+    assign: fixed.assign,
+    termLabels: formula.fixed.terms.map((t) => t.label),
+    droppedColumns: fixed.dropped,
+    contrasts: fixed.contrasts,
+    reTerms,
+    warnings,
+  };
+}
+
+function checkContrastOptions(contrasts: Record<string, string> | undefined): void {
+  for (const [name, type] of Object.entries(contrasts ?? {})) {
+    if (!CONTRAST_TYPES.includes(type as ContrastType)) {
+      throw new Error(`unknown contrast '${type}' for '${name}' (use one of ${CONTRAST_TYPES.join(", ")})`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Variables: the distinct expressions of the formula, evaluated over all input rows (as R's
+// model.frame evaluates them on the whole data before na.omit; so scale(x) uses every non-missing x).
+
+/** An evaluated variable of the model frame. */
+interface Variable {
+  label: string;
+  column: Column;
+  /** The data columns it reads; a row is missing for the variable if any of them is. */
+  sources: string[];
+}
+
+type Value = Column | { type: "scalar"; value: number };
+
+interface EvalContext {
+  table: Table;
+  formula: ParsedFormula;
+  /** The variable being evaluated, to name it in errors. */
+  label: string;
+  sources: Set<string>;
+}
+
+/** All variables in R's order: response, fixed terms, random terms (left of the bar, grouping), offsets. */
+function formulaExprs(formula: ParsedFormula): { expr: Expr; label: string }[] {
+  const exprs: { expr: Expr; label: string }[] = [];
+  const add = (expr: Expr, label = deparse(expr)) => exprs.push({ expr, label });
+  if (formula.response) add(formula.response);
+  const addPart = (part: FixedPart) => part.terms.forEach((t) => t.factors.forEach((e) => add(e)));
+  addPart(formula.fixed);
+  for (const t of formula.random) {
+    addPart(t.lhs);
+    t.group.forEach((e) => add(e));
+  }
+  formula.offsets.forEach((e) => add(e, offsetLabel(e)));
+  return exprs;
+}
+
+function offsetLabel(e: Expr): string {
+  return `offset(${deparse(e)})`;
+}
+
+function evaluateVariables(formula: ParsedFormula, table: Table): Map<string, Variable> {
+  const vars = new Map<string, Variable>();
+  for (const { expr, label } of formulaExprs(formula)) {
+    if (vars.has(label)) continue;
+    const ctx: EvalContext = { table, formula, label, sources: new Set() };
+    const value = evaluate(expr, ctx);
+    const column = value.type === "scalar" ? constantColumn(value.value, table.nrow) : value;
+    vars.set(label, { label, column, sources: [...ctx.sources] });
+  }
+  return vars;
+}
+
+function constantColumn(value: number, n: number): Column {
+  return { type: "numeric", values: new Float64Array(n).fill(value) };
+}
+
+function evaluate(expr: Expr, ctx: EvalContext): Value {
+  switch (expr.kind) {
+    case "name":
+      return lookupColumn(expr, ctx);
+    case "number":
+      return { type: "scalar", value: expr.value };
+    case "paren":
+      return evaluate(expr.expr, ctx);
+    case "unary": {
+      const v = numericArg(expr.arg, evaluate(expr.arg, ctx), ctx);
+      return expr.op === "-" ? mapNumeric(v, (x) => -x) : v;
+    }
+    case "binary":
+      return evaluateArithmetic(expr, ctx);
+    case "call":
+      return evaluateCall(expr, ctx);
+    case "bar":
+      throw formulaError(ctx, expr, `a random-effects term '${deparse(expr)}' cannot be used inside an expression`);
+  }
+}
+
+function formulaError(ctx: EvalContext, expr: Expr, message: string): FormulaError {
+  return new FormulaError(message, ctx.formula.source, expr.pos, expr.end);
+}
+
+function lookupColumn(expr: Extract<Expr, { kind: "name" }>, ctx: EvalContext): Column {
+  const col = ctx.table.columns.get(expr.name);
+  if (!col) {
+    const close = closeNames(expr.name, ctx.table.names);
+    const hint = close.length
+      ? `did you mean ${close.map((c) => `'${c}'`).join(" or ")}?`
+      : `columns: ${ctx.table.names.slice(0, 20).join(", ")}${ctx.table.names.length > 20 ? ", ..." : ""}`;
+    throw formulaError(ctx, expr, `unknown variable '${expr.name}' at position ${expr.pos + 1}: the data has no column of that name (${hint})`);
+  }
+  ctx.sources.add(expr.name);
+  return col;
+}
+
+/** Column names close to a misspelt one: same up to case, or within a small edit distance. */
+export function closeNames(name: string, names: string[]): string[] {
+  const lower = name.toLowerCase();
+  // Very short names are all within an edit or two of each other, so only suggest on case for those.
+  const limit = name.length <= 2 ? 0 : name.length <= 4 ? 1 : 2;
+  return names
+    .map((n) => ({ n, d: n.toLowerCase() === lower ? 0 : editDistance(lower, n.toLowerCase()) }))
+    .filter(({ d }) => d <= limit)
+    .sort((a, b) => a.d - b.d)
+    .slice(0, 3)
+    .map(({ n }) => n);
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** The numbers of a value for arithmetic: logicals count as 0/1 (as in R), factors are an error. */
+function numericArg(expr: Expr, v: Value, ctx: EvalContext): Value {
+  if (v.type === "factor") {
+    throw new Error(`${ctx.label}: '${deparse(expr)}' is a factor with ${v.levels.length} levels, not a numeric variable`);
+  }
+  if (v.type === "logical") return { type: "numeric", values: Float64Array.from(v.codes, (c) => (c < 0 ? NaN : c)) };
+  return v;
+}
+
+function mapNumeric(v: Value, f: (x: number) => number): Value {
+  if (v.type === "scalar") return { type: "scalar", value: f(v.value) };
+  if (v.type !== "numeric") throw new Error("internal: mapNumeric on a factor");
+  return { type: "numeric", values: v.values.map(f) };
+}
+
+function combineNumeric(a: Value, b: Value, f: (x: number, y: number) => number): Value {
+  if (a.type === "scalar" && b.type === "scalar") return { type: "scalar", value: f(a.value, b.value) };
+  const n = a.type === "numeric" ? a.values.length : (b as { values: Float64Array }).values.length;
+  const get = (v: Value) => (v.type === "scalar" ? () => v.value : (i: number) => (v as { values: Float64Array }).values[i]);
+  const ga = get(a);
+  const gb = get(b);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = f(ga(i), gb(i));
+  return { type: "numeric", values: out };
+}
+
+const ARITHMETIC: Record<string, (x: number, y: number) => number> = {
+  "+": (x, y) => x + y,
+  "-": (x, y) => x - y,
+  "*": (x, y) => x * y,
+  "/": (x, y) => x / y,
+  "^": rPow,
+};
+
+/** Arithmetic inside I(...) or a function's argument (the parser has expanded the formula operators). */
+function evaluateArithmetic(expr: Extract<Expr, { kind: "binary" }>, ctx: EvalContext): Value {
+  const f = ARITHMETIC[expr.op];
+  if (!f) throw formulaError(ctx, expr, `operator '${expr.op}' is not supported inside an expression ('${deparse(expr)}')`);
+  const left = numericArg(expr.left, evaluate(expr.left, ctx), ctx);
+  const right = numericArg(expr.right, evaluate(expr.right, ctx), ctx);
+  return combineNumeric(left, right, f);
+}
+
+const MATH: Record<string, (x: number) => number> = {
+  log: Math.log,
+  log2: Math.log2,
+  log10: Math.log10,
+  log1p: Math.log1p,
+  exp: Math.exp,
+  sqrt: Math.sqrt,
+  abs: Math.abs,
+};
+
+const SUPPORTED = [...Object.keys(MATH), "scale", "I", "factor", "as.factor", "ordered", "offset"];
+
+// Named arguments understood (positionally, in this order) by the functions evaluated here.
+const NAMED_ARGS: Record<string, (string | null)[]> = { log: [null, "base"] };
+
+function evaluateCall(expr: Extract<Expr, { kind: "call" }>, ctx: EvalContext): Value {
+  const { fn, args } = expr;
+  const label = deparse(expr);
+  checkArgNames(expr, ctx);
+  if (Object.hasOwn(MATH, fn)) return evaluateMath(expr, ctx);
+  switch (fn) {
+    case "I":
+      expectArgs(expr, ctx, 1);
+      return evaluate(args[0], ctx);
+    case "scale":
+      expectArgs(expr, ctx, 1);
+      return scaleValue(numericArg(args[0], evaluate(args[0], ctx), ctx));
+    case "factor":
+    case "as.factor":
+    case "ordered":
+      expectArgs(expr, ctx, 1);
+      return toFactor(evaluate(args[0], ctx), fn);
+    case "offset":
+      throw formulaError(ctx, expr, `offset() can only be a term of the formula, not part of '${label}'`);
+    case "poly":
+      throw formulaError(ctx, expr, `poly() is not supported: use I(x^2), ... or compute orthogonal polynomial columns beforehand`);
+    default:
+      throw formulaError(ctx, expr, `unsupported function '${fn}' in '${label}' (supported: ${SUPPORTED.join(", ")})`);
+  }
+}
+
+function checkArgNames(expr: Extract<Expr, { kind: "call" }>, ctx: EvalContext): void {
+  const allowed = NAMED_ARGS[expr.fn] ?? [];
+  (expr.argNames ?? []).forEach((name, i) => {
+    if (name !== null && allowed[i] !== name) {
+      throw formulaError(ctx, expr.args[i] ?? expr, `argument '${name}' of ${expr.fn}() is not supported in '${deparse(expr)}'`);
+    }
+  });
+}
+
+function expectArgs(expr: Extract<Expr, { kind: "call" }>, ctx: EvalContext, min: number, max = min): void {
+  const n = expr.args.length;
+  if (n < min || n > max) {
+    const want = min === max ? `${min}` : `${min} or ${max}`;
+    throw formulaError(ctx, expr, `${expr.fn}() takes ${want} argument${max === 1 ? "" : "s"} here, got ${n} in '${deparse(expr)}'`);
+  }
+}
+
+function evaluateMath(expr: Extract<Expr, { kind: "call" }>, ctx: EvalContext): Value {
+  const f = MATH[expr.fn];
+  // log(x, base) is R's two-argument log; the other functions take one argument.
+  expectArgs(expr, ctx, 1, expr.fn === "log" ? 2 : 1);
+  const x = numericArg(expr.args[0], evaluate(expr.args[0], ctx), ctx);
+  if (expr.args.length === 1) return mapNumeric(x, f);
+  const base = numericArg(expr.args[1], evaluate(expr.args[1], ctx), ctx);
+  return combineNumeric(x, base, (v, b) => Math.log(v) / Math.log(b));
+}
+
+/** R's scale(x): centre by the mean and divide by the sample sd, both over the non-missing values. */
+function scaleValue(v: Value): Value {
+  if (v.type === "scalar") return { type: "scalar", value: NaN };
+  const x = (v as { values: Float64Array }).values;
+  let sum = 0;
+  let m = 0;
+  for (const xi of x) if (!Number.isNaN(xi)) (sum += xi, m++);
+  const mean = sum / m;
+  let ss = 0;
+  for (const xi of x) if (!Number.isNaN(xi)) ss += (xi - mean) ** 2;
+  const sd = Math.sqrt(ss / Math.max(1, m - 1));
+  return { type: "numeric", values: x.map((xi) => (xi - mean) / sd) };
+}
+
+/** factor(x), as.factor(x), ordered(x): numbers get sorted levels, factors keep their level order. */
+function toFactor(v: Value, fn: string): FactorColumn {
+  const ordered = fn === "ordered";
+  if (v.type === "scalar") return { ...numericToFactor(new Float64Array([v.value])), ordered };
+  if (v.type === "numeric") return { ...numericToFactor(v.values), ordered };
+  // factor() and ordered() drop unused levels; as.factor() keeps them (the frame drops them anyway).
+  const f = fn === "as.factor" ? { ...v, type: "factor" as const } : dropUnusedLevels(v.levels, v.codes);
+  return { type: "factor", levels: f.levels, codes: f.codes, ordered: ordered || (fn === "as.factor" && v.ordered) };
+}
+
+function dropUnusedLevels(levels: readonly string[], codes: Int32Array): { levels: string[]; codes: Int32Array } {
+  const used = new Uint8Array(levels.length);
+  for (const c of codes) if (c >= 0) used[c] = 1;
+  const map = new Int32Array(levels.length).fill(-1);
+  const kept: string[] = [];
+  levels.forEach((l, i) => {
+    if (used[i]) map[i] = kept.push(l) - 1;
+  });
+  const out = new Int32Array(codes.length);
+  for (let i = 0; i < codes.length; i++) out[i] = codes[i] < 0 ? -1 : map[codes[i]];
+  return { levels: kept, codes: out };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// na.omit and the checks on evaluated values
+
+function isMissingAt(col: Column, i: number): boolean {
+  return col.type === "numeric" ? Number.isNaN(col.values[i]) : col.codes[i] < 0;
+}
+
+/** Rows where no data column read by the formula is missing (R's na.omit over the model frame). */
+function completeRows(vars: Map<string, Variable>, table: Table): Int32Array {
+  const sources = [...new Set([...vars.values()].flatMap((v) => v.sources))];
+  const missing = new Uint8Array(table.nrow);
+  for (const name of sources) {
+    const col = table.columns.get(name)!;
+    for (let i = 0; i < table.nrow; i++) if (isMissingAt(col, i)) missing[i] = 1;
+  }
+  const rows: number[] = [];
+  for (let i = 0; i < table.nrow; i++) if (!missing[i]) rows.push(i);
+  if (rows.length === 0) throw new Error(noRowsMessage(sources, table));
+  return Int32Array.from(rows);
+}
+
+function noRowsMessage(sources: string[], table: Table): string {
+  const counts = sources.map((name) => {
+    const col = table.columns.get(name)!;
+    let k = 0;
+    for (let i = 0; i < table.nrow; i++) if (isMissingAt(col, i)) k++;
+    return { name, k };
+  });
+  const all = counts.find((c) => c.k === table.nrow);
+  if (all) return `no rows left after removing missing values (column ${all.name} is missing in all rows)`;
+  const some = counts.filter((c) => c.k > 0).map((c) => `${c.name} (${c.k} missing)`);
+  return `no rows left after removing missing values (every row has a missing value in one of: ${some.join(", ")})`;
+}
+
+/**
+ * Missing values in the data are dropped, but an infinite value in the data or a NaN or infinite value
+ * that a complete row produces (log of a negative number, division by zero) is an error: R would
+ * silently drop or choke on such rows, and they almost always mean a mistake in the formula or data.
+ */
+function checkFinite(vars: Map<string, Variable>, table: Table, rows: Int32Array): void {
+  const sources = new Set([...vars.values()].flatMap((v) => v.sources));
+  for (const name of sources) {
+    const col = table.columns.get(name)!;
+    if (col.type !== "numeric") continue;
+    const inf = rows.filter((i) => !Number.isFinite(col.values[i]));
+    if (inf.length) throw new Error(`column '${name}' has infinite values in ${rowsText(inf)}`);
+  }
+  for (const v of vars.values()) {
+    if (v.column.type !== "numeric") continue;
+    const values = v.column.values;
+    const nan = rows.filter((i) => Number.isNaN(values[i]));
+    if (nan.length) throw new Error(`${v.label} gives NaN for ${rowsText(nan)}`);
+    const inf = rows.filter((i) => !Number.isFinite(values[i]));
+    if (inf.length) throw new Error(`${v.label} gives infinite values for ${rowsText(inf)}`);
+  }
+}
+
+function rowsText(rows: Int32Array): string {
+  return `${rows.length} row${rows.length === 1 ? "" : "s"} (first: row ${rows[0] + 1})`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The frame: variables restricted to the rows used, factors without unused levels
+
+function subsetVariables(vars: Map<string, Variable>, rows: Int32Array): Map<string, Column> {
+  const frame = new Map<string, Column>();
+  for (const [label, v] of vars) frame.set(label, subsetColumn(v.column, rows));
+  return frame;
+}
+
+/** The column on the rows used; factors drop levels no used row has (model.frame's drop.unused.levels). */
+function subsetColumn(col: Column, rows: Int32Array): Column {
+  if (col.type === "numeric") return { type: "numeric", values: pick(col.values, rows, new Float64Array(rows.length)) };
+  const codes = pick(col.codes, rows, new Int32Array(rows.length));
+  // Logicals keep both levels: model.matrix codes them as factor(x, levels = c(FALSE, TRUE)).
+  if (col.type === "logical") return { ...col, codes };
+  return { type: "factor", ordered: col.ordered, ...dropUnusedLevels(col.levels, codes) };
+}
+
+function pick<T extends Float64Array | Int32Array>(from: T, rows: Int32Array, to: T): T {
+  for (let k = 0; k < rows.length; k++) to[k] = from[rows[k]];
+  return to;
+}
+
+function frameVariable(frame: Map<string, Column>, expr: Expr): Column {
+  const col = frame.get(deparse(expr));
+  if (!col) throw new Error(`internal: variable '${deparse(expr)}' is not in the model frame`);
+  return col;
+}
+
+function responseValues(response: Expr, frame: Map<string, Column>): Float64Array {
+  const col = frameVariable(frame, response);
+  if (col.type === "numeric") return col.values;
+  if (col.type === "logical") return Float64Array.from(col.codes);
+  throw new Error(`response '${deparse(response)}' is not numeric (it is a factor with ${col.levels.length} levels)`);
+}
+
+function offsetValues(offsets: Expr[], frame: Map<string, Column>): Float64Array | null {
+  if (offsets.length === 0) return null;
+  let sum: Float64Array | null = null;
+  for (const e of offsets) {
+    const col = frame.get(offsetLabel(e))!;
+    if (col.type !== "numeric") throw new Error(`offset(${deparse(e)}) is not numeric`);
+    sum = sum ? sum.map((v, i) => v + col.values[i]) : Float64Array.from(col.values);
+  }
+  return sum;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// model.matrix
+
+/** How one variable of a term enters the term's columns. */
+type Coding =
+  | { kind: "numeric"; label: string; values: Float64Array }
+  | { kind: "factor"; label: string; codes: Int32Array; matrix: number[][]; suffixes: string[] };
+
+interface ModelMatrix {
+  /** Column-major columns. */
+  columns: Float64Array[];
+  names: string[];
+  assign: number[];
+  contrasts: Record<string, ContrastInfo>;
+}
+
+type FactorLike = Exclude<Column, { type: "numeric" }>;
+
+function isFactorLike(col: Column): col is FactorLike {
+  return col.type !== "numeric";
+}
+
+/**
+ * R's model.matrix for one right-hand side: intercept, then each term's columns, a factor coded by
+ * contrasts where the term without it is in the model (else by indicators of all its levels), columns
+ * of an interaction with the first variable varying fastest.
+ */
+function modelMatrix(part: FixedPart, frame: Map<string, Column>, n: number, contrastTypes: Record<string, ContrastType>): ModelMatrix {
+  const mm: ModelMatrix = { columns: [], names: [], assign: [], contrasts: {} };
+  if (part.intercept) {
+    mm.columns.push(new Float64Array(n).fill(1));
+    mm.names.push("(Intercept)");
+    mm.assign.push(0);
+  }
+  const codes = termCodes(part, frame);
+  part.terms.forEach((term, j) => {
+    const codings = term.factors.map((e, i) => variableCoding(deparse(e), frame, codes[j][i], contrastTypes, mm.contrasts));
+    const block = termColumns(codings, n);
+    mm.columns.push(...block.columns);
+    mm.names.push(...block.names);
+    block.names.forEach(() => mm.assign.push(j + 1));
+  });
+  return mm;
+}
+
+/**
+ * For each term and each of its variables: true = code by contrasts, false = by indicators. This is R's
+ * TermCode: contrasts when the term without the variable is empty or contained in an earlier term;
+ * without an intercept, the first factor of the first term with a factor gets indicators.
+ */
+function termCodes(part: FixedPart, frame: Map<string, Column>): boolean[][] {
+  const sets = part.terms.map((t) => new Set(t.factors.map((e) => deparse(e))));
+  const codes = part.terms.map((t, j) =>
+    t.factors.map((e) => {
+      const rest = [...sets[j]].filter((v) => v !== deparse(e));
+      if (rest.length === 0) return true;
+      return sets.slice(0, j).some((s) => rest.every((v) => s.has(v)));
+    }),
+  );
+  if (!part.intercept) {
+    outer: for (let j = 0; j < part.terms.length; j++) {
+      for (let i = 0; i < part.terms[j].factors.length; i++) {
+        const col = frameVariable(frame, part.terms[j].factors[i]);
+        if (isFactorLike(col) && col.levels.length > 1) {
+          codes[j][i] = false;
+          break outer;
+        }
+      }
+    }
+  }
+  return codes;
+}
+
+function variableCoding(
+  label: string,
+  frame: Map<string, Column>,
+  byContrasts: boolean,
+  contrastTypes: Record<string, ContrastType>,
+  used: Record<string, ContrastInfo>,
+): Coding {
+  const col = frame.get(label)!;
+  if (!isFactorLike(col)) return { kind: "numeric", label, values: col.values };
+  const info = used[label] ?? (used[label] = contrastInfo(label, col, contrastTypes[label]));
+  if (byContrasts) return { kind: "factor", label, codes: col.codes, matrix: info.matrix, suffixes: info.columns };
+  const identity = col.levels.map((_, i) => col.levels.map((_, j) => (i === j ? 1 : 0)));
+  return { kind: "factor", label, codes: col.codes, matrix: identity, suffixes: col.levels.slice() };
+}
+
+/** The contrast of a factor: the requested type, else contr.poly for ordered factors, else contr.treatment. */
+function contrastInfo(label: string, col: FactorLike, requested: ContrastType | undefined): ContrastInfo {
+  if (col.levels.length < 2) {
+    const which = col.levels.length ? `only one level ('${col.levels[0]}')` : "no levels";
+    throw new Error(`factor '${label}' has ${which} in the rows used: contrasts can be applied only to factors with 2 or more levels`);
+  }
+  const type: ContrastType = requested ?? (col.ordered ? "contr.poly" : "contr.treatment");
+  const c: Contrast = makeContrast(type, col.levels);
+  return { type, ordered: col.ordered, levels: col.levels.slice(), columns: c.columns, matrix: c.matrix };
+}
+
+/** The columns of one term: products over its variables, the first variable varying fastest. */
+function termColumns(codings: Coding[], n: number): { columns: Float64Array[]; names: string[] } {
+  const widths = codings.map((c) => (c.kind === "numeric" ? 1 : c.suffixes.length));
+  const total = widths.reduce((a, b) => a * b, 1);
+  const columns: Float64Array[] = [];
+  const names: string[] = [];
+  const index = new Array<number>(codings.length).fill(0);
+  for (let k = 0; k < total; k++) {
+    names.push(codings.map((c, v) => (c.kind === "numeric" ? c.label : c.label + c.suffixes[index[v]])).join(":"));
+    columns.push(productColumn(codings, index, n));
+    for (let v = 0; v < index.length && ++index[v] === widths[v]; v++) index[v] = 0;
+  }
+  return { columns, names };
+}
+
+function productColumn(codings: Coding[], index: number[], n: number): Float64Array {
+  const out = new Float64Array(n).fill(1);
+  codings.forEach((c, v) => {
+    if (c.kind === "numeric") for (let r = 0; r < n; r++) out[r] *= c.values[r];
+    else {
+      const m = c.matrix;
+      const j = index[v];
+      for (let r = 0; r < n; r++) out[r] *= m[c.codes[r]][j];
+    }
+  });
+  return out;
+}
+
+function rowMajor(columns: Float64Array[], n: number): Float64Array {
+  const p = columns.length;
+  const out = new Float64Array(n * p);
+  columns.forEach((col, j) => {
+    for (let r = 0; r < n; r++) out[r * p + j] = col[r];
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Fixed effects: model.matrix + lme4's chkRank.drop.cols
+
+interface FixedMatrix {
+  X: Float64Array;
+  names: string[];
+  assign: number[];
+  dropped: string[];
+  contrasts: Record<string, ContrastInfo> | null;
+}
+
+function fixedMatrix(part: FixedPart, frame: Map<string, Column>, n: number, contrastTypes: Record<string, ContrastType>, warnings: string[]): FixedMatrix {
+  const mm = modelMatrix(part, frame, n, contrastTypes);
+  for (const name of Object.keys(contrastTypes)) {
+    // R's model.matrix warns the same way about a contrast for a variable not among the fixed effects.
+    if (!(name in mm.contrasts)) warnings.push(`variable '${name}' is absent, its contrast will be ignored`);
+  }
+  const keep = fullRankColumns(mm.columns, n);
+  const dropped = mm.names.filter((_, j) => !keep.includes(j));
+  if (dropped.length > 0) warnings.push(rankMessage(dropped.length));
+  if (!scalesComparable(keep.map((j) => mm.columns[j]))) warnings.push(SCALE_MESSAGE);
+  return {
+    X: rowMajor(keep.map((j) => mm.columns[j]), n),
+    names: keep.map((j) => mm.names[j]),
+    assign: keep.map((j) => mm.assign[j]),
+    dropped,
+    contrasts: Object.keys(mm.contrasts).length ? mm.contrasts : null,
+  };
+}
+
+// lme4 1.1's checkScaleX warning (lmerControl(check.scaleX = "warning")).
+const SCALE_MESSAGE = "Some predictor variables are on very different scales: consider rescaling";
+
+/**
+ * lme4's checkScaleX: the sds of the columns that are not all 0/1 must be within a factor of 1000 of
+ * each other and of 1.
+ */
+function scalesComparable(columns: Float64Array[]): boolean {
+  const logSds: number[] = [];
+  for (const col of columns) {
+    if (col.length < 2 || col.every((v) => v === 0 || v === 1)) continue;
+    const mean = col.reduce((a, b) => a + b, 0) / col.length;
+    const ss = col.reduce((a, v) => a + (v - mean) ** 2, 0);
+    logSds.push(Math.log(Math.sqrt(ss / (col.length - 1))));
+  }
+  const limit = Math.log(1000);
+  const spread = logSds.length ? Math.max(...logSds) - Math.min(...logSds) : 0;
+  return logSds.every((l) => Math.abs(l) <= limit) && spread <= limit;
+}
+
+/** lme4's message (chkRank.drop.cols), singular or plural as ngettext gives it. */
+function rankMessage(k: number): string {
+  return k === 1
+    ? "fixed-effect model matrix is rank deficient so dropping 1 column / coefficient"
+    : `fixed-effect model matrix is rank deficient so dropping ${k} columns / coefficients`;
+}
+
+/** Columns kept as lme4 keeps them: qr(X, tol = 1e-7, LAPACK = FALSE)$pivot[1:rank]. */
+function fullRankColumns(columns: Float64Array[], n: number): number[] {
+  const p = columns.length;
+  if (p === 0) return [];
+  const x = new Float64Array(n * p);
+  columns.forEach((c, j) => x.set(c, j * n));
+  const qr = dqrdc2(x, n, p, 1e-7);
+  return Array.from(qr.pivot.subarray(0, qr.rank));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Random effects: lme4's mkReTrms per term
+
+function randomTerm(term: RandomTerm, frame: Map<string, Column>, n: number): ReTermData {
+  // lme4 builds the term's model matrix with model.matrix(~ lhs, fr): default contrasts, no rank check.
+  const mm = modelMatrix(term.lhs, frame, n, {});
+  const factors = term.group.map((e) => groupingFactor(frameVariable(frame, e)));
+  const group = interaction(factors);
+  return { label: term.label, group: term.groupLabel, levels: group.levels, refs: group.codes, names: mm.names, Z: rowMajor(mm.columns, n) };
+}
+
+/** A grouping variable as lme4's factorize/makeFac makes it: factor(x), unused levels dropped. */
+function groupingFactor(col: Column): { levels: string[]; codes: Int32Array } {
+  if (col.type === "numeric") return numericToFactor(col.values);
+  return dropUnusedLevels(col.levels, col.codes);
+}
+
+/** lme4's a %i% b: levels "a1:b1", "a1:b2", ... with the first factor slowest, only combinations present. */
+function interaction(factors: { levels: string[]; codes: Int32Array }[]): { levels: string[]; codes: Int32Array } {
+  if (factors.length === 1) return factors[0];
+  const n = factors[0].codes.length;
+  const keys = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    let key = 0;
+    for (const f of factors) key = key * f.levels.length + f.codes[r];
+    keys[r] = key;
+  }
+  const sorted = Array.from(new Set(keys)).sort((a, b) => a - b);
+  const index = new Map<number, number>();
+  sorted.forEach((k, i) => index.set(k, i));
+  const levels = sorted.map((key) => {
+    const parts: string[] = [];
+    for (let f = factors.length - 1; f >= 0; f--) {
+      const m = factors[f].levels.length;
+      parts.unshift(factors[f].levels[key % m]);
+      key = Math.floor(key / m);
+    }
+    return parts.join(":");
+  });
+  const codes = new Int32Array(n);
+  for (let r = 0; r < n; r++) codes[r] = index.get(keys[r])!;
+  return { levels, codes };
+}
