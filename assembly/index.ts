@@ -59,24 +59,84 @@ export function reset(): void {
 // Dense Cholesky
 // ---------------------------------------------------------------------------------------------------
 
+// Four dot products against one shared row, returned through globals (no tuples in AssemblyScript).
+let q0: f64 = 0, q1: f64 = 0, q2: f64 = 0, q3: f64 = 0;
+
+/** q_a = Σ_{k<n} r_a[k] s[k] for the four rows r0..r3: each load of s serves four products. */
+@inline function dot4(r0: usize, r1: usize, r2: usize, r3: usize, s: usize, n: i32): void {
+  let a0: f64 = 0, a1: f64 = 0, a2: f64 = 0, a3: f64 = 0;
+  let k: i32 = 0;
+  if (ASC_FEATURE_SIMD) {
+    let v0 = f64x2.splat(0), v1 = f64x2.splat(0), v2 = f64x2.splat(0), v3 = f64x2.splat(0);
+    for (; k + 2 <= n; k += 2) {
+      const o = <usize>k << 3;
+      const vs = v128.load(s + o);
+      v0 = f64x2.add(v0, f64x2.mul(v128.load(r0 + o), vs));
+      v1 = f64x2.add(v1, f64x2.mul(v128.load(r1 + o), vs));
+      v2 = f64x2.add(v2, f64x2.mul(v128.load(r2 + o), vs));
+      v3 = f64x2.add(v3, f64x2.mul(v128.load(r3 + o), vs));
+    }
+    a0 = f64x2.extract_lane(v0, 0) + f64x2.extract_lane(v0, 1);
+    a1 = f64x2.extract_lane(v1, 0) + f64x2.extract_lane(v1, 1);
+    a2 = f64x2.extract_lane(v2, 0) + f64x2.extract_lane(v2, 1);
+    a3 = f64x2.extract_lane(v3, 0) + f64x2.extract_lane(v3, 1);
+  }
+  for (; k < n; k++) {
+    const x = ld(s, k);
+    a0 += ld(r0, k) * x;
+    a1 += ld(r1, k) * x;
+    a2 += ld(r2, k) * x;
+    a3 += ld(r3, k) * x;
+  }
+  q0 = a0;
+  q1 = a1;
+  q2 = a2;
+  q3 = a3;
+}
+
+/** Row i of L from its entries left of column j0 already done (Crout order within the row). */
+@inline function choleskyRow(a: usize, rowBytes: usize, i: i32, j0: i32): i32 {
+  const ri = a + <usize>i * rowBytes;
+  for (let j = j0; j < i; j++) {
+    const rj = a + <usize>j * rowBytes;
+    st(ri, j, (ld(ri, j) - dot(ri, rj, j)) / ld(rj, j));
+  }
+  const d = ld(ri, i) - dot(ri, ri, i);
+  if (!(d > 0)) return i + 1;
+  st(ri, i, Math.sqrt(d));
+  return 0;
+}
+
 /**
  * In-place lower Cholesky factor of the leading n×n of a row-major matrix with row stride `ld_`
  * (Crout order: row i of L needs only rows < i, and each entry is one contiguous dot product).
+ * Rows are done four at a time so each earlier row is streamed from memory once per four rows: the
+ * factor of a large trailing block (InstEval: 1159²) does not fit in cache, and the loads dominate.
  * Returns 0, or j+1 when the leading (j+1)×(j+1) minor is not positive definite.
  */
 export function choleskyStrided(a: usize, n: i32, ld_: i32): i32 {
   const rowBytes = <usize>ld_ << 3;
-  for (let i: i32 = 0; i < n; i++) {
-    const ri = a + <usize>i * rowBytes;
-    let j: i32 = 0;
-    for (; j < i; j++) {
+  let i0: i32 = 0;
+  for (; i0 + 4 <= n; i0 += 4) {
+    const r0 = a + <usize>i0 * rowBytes;
+    const r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+    for (let j: i32 = 0; j < i0; j++) {
       const rj = a + <usize>j * rowBytes;
-      const s = ld(ri, j) - dot(ri, rj, j);
-      st(ri, j, s / ld(rj, j));
+      dot4(r0, r1, r2, r3, rj, j);
+      const d = ld(rj, j);
+      st(r0, j, (ld(r0, j) - q0) / d);
+      st(r1, j, (ld(r1, j) - q1) / d);
+      st(r2, j, (ld(r2, j) - q2) / d);
+      st(r3, j, (ld(r3, j) - q3) / d);
     }
-    const d = ld(ri, i) - dot(ri, ri, i);
-    if (!(d > 0)) return i + 1;
-    st(ri, i, Math.sqrt(d));
+    for (let i = i0; i < i0 + 4; i++) {
+      const info = choleskyRow(a, rowBytes, i, i0);
+      if (info != 0) return info;
+    }
+  }
+  for (let i = i0; i < n; i++) {
+    const info = choleskyRow(a, rowBytes, i, 0);
+    if (info != 0) return info;
   }
   return 0;
 }
@@ -258,21 +318,33 @@ export function sandwichBlocks(
   for (let r: i32 = 0; r < nZ; r++) st(C, r * q + r, ld(C, r * q + r) + 1.0);
 }
 
-/** C[rows_j, rows_j] -= P_j P_j' for every level j of the first term (lower triangle only). */
+/**
+ * C[rows_j, rows_j] -= P_j P_j' for every level j of the first term (lower triangle only), done row
+ * of C by row of C: `rowPtr`/`rowEntry` list, for each trailing row, the panel rows that land on it
+ * (and `panelOf` their level), so the writes stay within one row of C at a time instead of scattering
+ * over all of C (which for InstEval is 10 MB) panel by panel.
+ */
 export function schurDowndate(
-  m1: i32, k1: i32, panelStart: usize, panelRow: usize, P: usize, q: i32, C: usize,
+  k1: i32, panelStart: usize, panelRow: usize, panelOf: usize, rowPtr: usize, rowEntry: usize, P: usize, q: i32, C: usize,
 ): void {
-  for (let j: i32 = 0; j < m1; j++) {
-    const r0 = ldi(panelStart, j);
-    const r1 = ldi(panelStart, j + 1);
-    for (let a = r0; a < r1; a++) {
-      const ra = ldi(panelRow, a);
-      const pa = P + (<usize>(a * k1) << 3);
-      const crow = C + (<usize>(ra * q) << 3);
-      for (let b = r0; b <= a; b++) {
-        const rb = ldi(panelRow, b);
-        const v = ld(crow, rb) - dot(pa, P + (<usize>(b * k1) << 3), k1);
-        st(crow, rb, v);
+  for (let ra: i32 = 0; ra < q; ra++) {
+    const crow = C + (<usize>(ra * q) << 3);
+    const e1 = ldi(rowPtr, ra + 1);
+    for (let e = ldi(rowPtr, ra); e < e1; e++) {
+      const a = ldi(rowEntry, e);
+      const r0 = ldi(panelStart, ldi(panelOf, a));
+      if (k1 == 1) {
+        const pa = ld(P, a);
+        for (let b = r0; b <= a; b++) {
+          const rb = ldi(panelRow, b);
+          st(crow, rb, ld(crow, rb) - pa * ld(P, b));
+        }
+      } else {
+        const pa = P + (<usize>(a * k1) << 3);
+        for (let b = r0; b <= a; b++) {
+          const rb = ldi(panelRow, b);
+          st(crow, rb, ld(crow, rb) - dot(pa, P + (<usize>(b * k1) << 3), k1));
+        }
       }
     }
   }

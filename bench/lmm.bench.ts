@@ -48,7 +48,7 @@ function timeBenchmark(name: string, fn: () => void): Promise<number> {
       .add(name, fn, { maxTime: quick ? 0.5 : 2 })
       .on("cycle", (e: Benchmark.Event) => console.log(`  ${String(e.target)}`))
       .on("complete", function (this: Benchmark.Suite) {
-        resolve((this[0] as Benchmark).stats.mean);
+        resolve((this as unknown as Benchmark[])[0].stats.mean);
       })
       .run();
   });

@@ -39,6 +39,9 @@ interface Layout {
   L11: number;
   panelStart: number;
   panelRow: number;
+  panelOf: number;
+  rowPtr: number;
+  rowEntry: number;
   Apanel: number;
   P: number;
   rowTerm: number;
@@ -133,6 +136,9 @@ export class BlockedSystem {
       L11: f64(t0.m * t0.k * t0.k),
       panelStart: i32(t0.m + 1),
       panelRow: i32(this.nPanelRows),
+      panelOf: i32(this.nPanelRows),
+      rowPtr: i32(this.q2 + 1),
+      rowEntry: i32(this.nPanelRows),
       Apanel: f64(this.nPanelRows * t0.k),
       P: f64(this.nPanelRows * t0.k),
       rowTerm: i32(this.q2),
@@ -151,6 +157,9 @@ export class BlockedSystem {
     });
     iv.set(panels.panelStart, lay.panelStart >> 2);
     iv.set(panels.panelRow, lay.panelRow >> 2);
+    iv.set(panels.panelOf, lay.panelOf >> 2);
+    iv.set(panels.rowPtr, lay.rowPtr >> 2);
+    iv.set(panels.rowEntry, lay.rowEntry >> 2);
     iv.set(panels.rowTerm, lay.rowTerm >> 2);
     iv.set(panels.rowBlock, lay.rowBlock >> 2);
     fv.fill(0, lay.A11 >> 3, (lay.A11 >> 3) + t0.m * t0.k * t0.k);
@@ -249,7 +258,7 @@ export class BlockedSystem {
     );
     if (this.scalarTrailing) K.sandwichScalar(this.q2, this.nZ2, L.scale, L.Atrail, L.C);
     else K.sandwichBlocks(this.q2, this.nZ2, L.rowTerm, L.rowBlock, L.termK, L.termLambda, L.Atrail, L.C);
-    K.schurDowndate(t0.m, t0.k, L.panelStart, L.panelRow, L.P, this.q2, L.C);
+    K.schurDowndate(t0.k, L.panelStart, L.panelRow, L.panelOf, L.rowPtr, L.rowEntry, L.P, this.q2, L.C);
     // The last pivot is r: zero only for a perfect fit, where σ̂ = 0 is outside the model.
     if (K.choleskyStrided(L.C, this.q2, this.q2) !== 0) return null;
     const r = new Float64Array(K.buffer())[(L.C >> 3) + this.q2 * this.q2 - 1];
@@ -369,6 +378,9 @@ function thetaLayout(ks: number[]): number[][] {
 interface PanelStructure {
   panelStart: Int32Array; // m1 + 1
   panelRow: Int32Array; // trailing row index of every panel row, sorted within a panel
+  panelOf: Int32Array; // level j of every panel row
+  rowPtr: Int32Array; // q2 + 1: the panel rows landing on trailing row r are rowEntry[rowPtr[r] .. rowPtr[r+1])
+  rowEntry: Int32Array;
   rowTerm: Int32Array; // q2: term of a trailing row, -1 for X and y
   rowBlock: Int32Array; // q2: first row of its level block
 }
@@ -420,7 +432,17 @@ function panelStructure(terms: ReBlock[], offsets: number[], q2: number, p: numb
     for (let r = q2 - p - 1; r < q2; r++) rows.push(r);
   }
   panelStart[t0.m] = rows.length;
-  return { panelStart, panelRow: Int32Array.from(rows), rowTerm, rowBlock };
+  const panelRow = Int32Array.from(rows);
+  const panelOf = new Int32Array(panelRow.length);
+  for (let j = 0; j < t0.m; j++) panelOf.fill(j, panelStart[j], panelStart[j + 1]);
+  // Transpose: for each trailing row, the panel rows on it (a counting sort by trailing row).
+  const rowPtr = new Int32Array(q2 + 1);
+  for (const r of panelRow) rowPtr[r + 1]++;
+  for (let r = 0; r < q2; r++) rowPtr[r + 1] += rowPtr[r];
+  const fill = rowPtr.slice(0, q2);
+  const rowEntry = new Int32Array(panelRow.length);
+  panelRow.forEach((r, a) => (rowEntry[fill[r]++] = a));
+  return { panelStart, panelRow, panelOf, rowPtr, rowEntry, rowTerm, rowBlock };
 }
 
 /** Position in the panel of level j of the trailing row `start` (binary search: panels are sorted). */

@@ -24,7 +24,9 @@ export interface Kernels {
   sandwichBlocks(
     q: number, nZ: number, rowTerm: number, rowBlock: number, termK: number, termLambda: number, A: number, C: number,
   ): void;
-  schurDowndate(m1: number, k1: number, panelStart: number, panelRow: number, P: number, q: number, C: number): void;
+  schurDowndate(
+    k1: number, panelStart: number, panelRow: number, panelOf: number, rowPtr: number, rowEntry: number, P: number, q: number, C: number,
+  ): void;
 }
 
 /** Plain TypeScript kernels on a growable ArrayBuffer arena (pointers are byte offsets, 8-aligned). */
@@ -221,15 +223,18 @@ export class TsKernels implements Kernels {
     for (let r = 0; r < nZ; r++) f[c0 + r * q + r] += 1;
   }
 
-  schurDowndate(m1: number, k1: number, panelStart: number, panelRow: number, P: number, q: number, C: number): void {
+  schurDowndate(
+    k1: number, panelStart: number, panelRow: number, panelOf: number, rowPtr: number, rowEntry: number, P: number, q: number, C: number,
+  ): void {
     const f = this.f, iv = this.i;
-    const ps = panelStart >> 2, pr = panelRow >> 2, p0 = P >> 3, c0 = C >> 3;
-    for (let j = 0; j < m1; j++) {
-      const r0 = iv[ps + j], r1 = iv[ps + j + 1];
-      for (let a = r0; a < r1; a++) {
-        const crow = c0 + iv[pr + a] * q;
+    const ps = panelStart >> 2, pr = panelRow >> 2, po = panelOf >> 2, rp = rowPtr >> 2, re = rowEntry >> 2;
+    const p0 = P >> 3, c0 = C >> 3;
+    for (let ra = 0; ra < q; ra++) {
+      const crow = c0 + ra * q;
+      for (let e = iv[rp + ra]; e < iv[rp + ra + 1]; e++) {
+        const a = iv[re + e];
         const pa = p0 + a * k1;
-        for (let b = r0; b <= a; b++) f[crow + iv[pr + b]] -= this.dot(pa, p0 + b * k1, k1);
+        for (let b = iv[ps + iv[po + a]]; b <= a; b++) f[crow + iv[pr + b]] -= this.dot(pa, p0 + b * k1, k1);
       }
     }
   }

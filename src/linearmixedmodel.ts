@@ -3,13 +3,14 @@
 
 import { BlockedSystem, type Objectives, type ReBlock } from "./blocked.js";
 import type { DataInput, Table } from "./data.js";
-import { denseCholesky } from "./dense.js";
+import { checkConvergence, SINGULAR_TOL } from "./convergence.js";
 import { loadKernels, type EngineChoice } from "./engine.js";
 import { parseFormula } from "./formula.js";
 import type { ParsedFormula } from "./formula-types.js";
 import type { Kernels } from "./kernels.js";
 import { modelFrame, type FrameOptions, type ModelFrame, type ReTermData } from "./modelframe.js";
 import { minimize, type OptimizerName } from "./optim/index.js";
+import type { OptimOptions } from "./optim/bobyqa.js";
 import type { FitJSON, RanefGroup, VarCorrRow, VarCorrTerm } from "./results-types.js";
 import { formatSummary } from "./summary.js";
 
@@ -24,15 +25,20 @@ export interface LmerOptions extends FrameOptions {
   start?: number[];
   /** Maximum number of objective evaluations. */
   maxfun?: number;
+  /** Optimizer settings (as lme4's optCtrl): rhobeg, rhoend, ftolAbs, ftolRel, xtolAbs, maxfun. */
+  optCtrl?: OptimOptions;
   /** Name of the data set for the summary's "Data:" line. */
   dataName?: string;
 }
 
-/** lme4's isSingular tolerance on the diagonal elements of θ. */
-const SINGULAR_TOL = 1e-4;
-/** lme4's check.conv.grad tolerance on the scaled gradient. */
-const GRAD_TOL = 2e-3;
-const SINGULAR_MESSAGE = "boundary (singular) fit: see help('isSingular')";
+/**
+ * lme4's nloptwrap settings for BOBYQA: NLopt's defaults through nloptr (xtol_rel = 1e-4, which makes
+ * rhoend = 1e-4 rhobeg) plus lme4's xtol_abs = ftol_abs = 1e-8. With them the optimizer takes the
+ * same steps as lme4's, so fits reproduce lme4's estimates and evaluation counts. optCtrl overrides
+ * them (MixedModels.jl's tighter settings: { xtolRel: 0, xtolAbs: 1e-10, ftolRel: 1e-12, ftolAbs: 1e-8 }).
+ */
+const NLOPTWRAP_DEFAULTS: OptimOptions = { xtolRel: 1e-4, xtolAbs: 1e-8, ftolAbs: 1e-8 };
+
 
 /** Fits a linear mixed model as lme4's `lmer(formula, data, REML = TRUE)` does. */
 export async function lmer(
@@ -184,7 +190,14 @@ export class LinearMixedModel {
       if (!(v >= lower[i])) throw new Error(`start[${i}] (${this.thetaNames()[i]}) = ${v} is below its lower bound ${lower[i]}`);
     });
     const f = (th: Float64Array) => this.objective(th);
-    const res = minimize(this.optimizerName, f, start, lower, upper, { maxfun: this.options.maxfun });
+    if (!Number.isFinite(f(Float64Array.from(start)))) {
+      throw new Error(
+        `the response '${this.frame.responseName}' is fitted exactly by the fixed effects (residual sum of squares 0): ` +
+          `there is no residual variance to estimate`,
+      );
+    }
+    const defaults = this.optimizerName === "bobyqa" ? NLOPTWRAP_DEFAULTS : {};
+    const res = minimize(this.optimizerName, f, start, lower, upper, { ...defaults, maxfun: this.options.maxfun, ...this.options.optCtrl });
     let theta = Float64Array.from(res.x);
     let fmin = res.f;
     this.fevals = res.feval;
@@ -204,16 +217,8 @@ export class LinearMixedModel {
     if (!res.converged) this.convMessages.push(`convergence failure: ${res.message}`);
     this.thetaHat = theta;
     this.objectiveValue = fmin;
-    this.setEstimates(theta);
-    if (this.isSingular()) this.convMessages.push(SINGULAR_MESSAGE);
-    else {
-      const g = this.scaledGradient(theta, lower);
-      if (g !== null && g.max > GRAD_TOL) {
-        this.convMessages.push(
-          `Model failed to converge with max|grad| = ${g.max.toPrecision(6)} (tol = ${GRAD_TOL}, component ${g.which + 1})`,
-        );
-      }
-    }
+    this.convMessages.push(...checkConvergence(f, theta, fmin, lower));
+    this.setEstimates(theta); // the derivative probes moved L away from θ̂
   }
 
   /**
@@ -242,45 +247,6 @@ export class LinearMixedModel {
     this.uHat = s.u;
     this.covUnscaled = s.covBetaUnscaled;
     this.objectiveValue = LinearMixedModel.criterion(o, this.n, this.p, this.REML);
-  }
-
-  /**
-   * lme4's convergence check: central-difference gradient g and Hessian H of the objective in θ
-   * (step 1e-4, as lme4's deriv12), then max over components of min(|H⁻¹g|, |g|).
-   */
-  private scaledGradient(theta: Float64Array, lower: number[]): { max: number; which: number } | null {
-    const k = theta.length;
-    const h = 1e-4;
-    const f0 = this.objectiveValue;
-    const at = (d: Record<number, number>) => {
-      const x = Float64Array.from(theta);
-      for (const [i, v] of Object.entries(d)) x[+i] += v;
-      return this.objective(x);
-    };
-    if (theta.some((v, i) => v - h < lower[i])) return null;
-    const g = new Float64Array(k);
-    const H = new Float64Array(k * k);
-    for (let i = 0; i < k; i++) {
-      const fp = at({ [i]: h }), fm = at({ [i]: -h });
-      g[i] = (fp - fm) / (2 * h);
-      H[i * k + i] = (fp - 2 * f0 + fm) / (h * h);
-      for (let j = 0; j < i; j++) {
-        const v = (at({ [i]: h, [j]: h }) - at({ [i]: h, [j]: -h }) - at({ [i]: -h, [j]: h }) + at({ [i]: -h, [j]: -h })) / (4 * h * h);
-        H[i * k + j] = v;
-        H[j * k + i] = v;
-      }
-    }
-    this.setEstimates(theta); // the probes moved L away from θ̂
-    const sg = solveSPD(H, g, k);
-    let max = -Infinity, which = 0;
-    for (let i = 0; i < k; i++) {
-      const v = sg ? Math.min(Math.abs(sg[i]), Math.abs(g[i])) : Math.abs(g[i]);
-      if (v > max) {
-        max = v;
-        which = i;
-      }
-    }
-    return { max, which };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -559,23 +525,4 @@ export class LinearMixedModel {
   summary(opts: { dataName?: string; correlation?: boolean } = {}): string {
     return formatSummary(this.toJSON(), { dataName: opts.dataName ?? this.options.dataName, correlation: opts.correlation });
   }
-}
-
-/** Solves H x = g for symmetric positive-definite H (k small), or null if H is not positive definite. */
-function solveSPD(H: Float64Array, g: Float64Array, k: number): Float64Array | null {
-  const L = denseCholesky(H, k);
-  if (!L) return null;
-  const z = new Float64Array(k);
-  for (let i = 0; i < k; i++) {
-    let s = g[i];
-    for (let c = 0; c < i; c++) s -= L[i * k + c] * z[c];
-    z[i] = s / L[i * k + i];
-  }
-  const x = new Float64Array(k);
-  for (let i = k - 1; i >= 0; i--) {
-    let s = z[i];
-    for (let c = i + 1; c < k; c++) s -= L[c * k + i] * x[c];
-    x[i] = s / L[i * k + i];
-  }
-  return x;
 }

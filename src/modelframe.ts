@@ -188,7 +188,7 @@ function lookupColumn(expr: Extract<Expr, { kind: "name" }>, ctx: EvalContext): 
     const hint = close.length
       ? `did you mean ${close.map((c) => `'${c}'`).join(" or ")}?`
       : `columns: ${ctx.table.names.slice(0, 20).join(", ")}${ctx.table.names.length > 20 ? ", ..." : ""}`;
-    throw formulaError(ctx, expr, `unknown variable '${expr.name}' at position ${expr.pos + 1}: the data has no column of that name (${hint})`);
+    throw formulaError(ctx, expr, `unknown variable '${expr.name}' at position ${expr.pos}: the data has no column of that name (${hint})`);
   }
   ctx.sources.add(expr.name);
   return col;

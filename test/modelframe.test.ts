@@ -397,7 +397,7 @@ describe("errors", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(FormulaError);
-    expect((err as FormulaError).message).toContain("unknown variable 'Dayz' at position 12");
+    expect((err as FormulaError).message).toContain("unknown variable 'Dayz' at position 11");
     expect((err as FormulaError).message).toContain("did you mean 'Days'?");
     expect((err as FormulaError).pos).toBe(11);
     expect(() => frame("Reaction ~ Days + (1 | qqqq)", table)).toThrow("columns: Reaction, Days, Subject");

@@ -100,9 +100,12 @@ describe("trailing block", () => {
     // one level touching trailing rows 0 and 2 of a 3×3 C, panel P = [1; 2] (k1 = 1)
     const start = i32s([0, 2]);
     const rows = i32s([0, 2]);
+    const panelOf = i32s([0, 0]);
+    const rowPtr = i32s([0, 1, 1, 2]); // trailing row 0 ← panel row 0; row 2 ← panel row 1
+    const rowEntry = i32s([0, 1]);
     const P = f64s([1, 2]);
     const C = f64s([10, 0, 0, 0, 10, 0, 0, 0, 10]);
-    schurDowndate(1, 1, start, rows, P, 3, C);
+    schurDowndate(1, start, rows, panelOf, rowPtr, rowEntry, P, 3, C);
     expect<f64>(at(C, 0)).toBe(9.0);
     expect<f64>(at(C, 6)).toBe(-2.0);
     expect<f64>(at(C, 8)).toBe(6.0);

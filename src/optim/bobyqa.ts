@@ -26,8 +26,10 @@ export interface OptimOptions {
    * Nelder-Mead: initial simplex step for every coordinate (lme4's xst, default 0.02).
    */
   rhobeg?: number;
-  /** BOBYQA: final trust-region radius, in the (rescaled) units of rhobeg. Default 1e-6 * rhobeg. */
+  /** BOBYQA: final trust-region radius, in the (rescaled) units of rhobeg. Default xtolRel * rhobeg. */
   rhoend?: number;
+  /** BOBYQA: NLopt's xtol_rel, which sets rhoend = xtolRel * rhobeg when rhoend is not given. Default 1e-6. */
+  xtolRel?: number;
   /** Maximum number of evaluations of f. Default 10000. */
   maxfun?: number;
   /** BOBYQA: number of interpolation points, in [n+2, (n+1)(n+2)/2]. Default 2n+1. */
@@ -79,11 +81,15 @@ class NonFiniteStart extends Error {}
  * (BOBYQA) or comparisons (Nelder-Mead) it would poison. It is replaced by a penalty above
  * every finite value seen so far, fmax + max(1, |fmax|, fmax - fmin): large enough to make the
  * region look uphill, yet finite and of the scale of the data so the model keeps its precision.
- * Such points are never returned as the best. If the very first value is not finite the run
- * stops with converged = false.
+ * Such points are never returned as the best, and the result's message counts them: the jump
+ * can stop BOBYQA short of a minimum that lies on the edge of the non-finite region (no
+ * penalty size avoids that). If the very first value is not finite the run stops at once with
+ * converged = false and f = that value.
  */
 export class Evaluator {
   feval = 0;
+  /** Evaluations whose value was not finite (replaced by the penalty). */
+  nonFinite = 0;
   private bestF = Infinity;
   private readonly bestX: Float64Array;
   private readonly full: Float64Array;
@@ -114,6 +120,7 @@ export class Evaluator {
     this.feval++;
     if (this.onEval) this.onEval(full, raw);
     if (Number.isFinite(raw)) return this.record(raw);
+    this.nonFinite++;
     if (this.feval === 1) {
       this.startValue = raw;
       throw new NonFiniteStart(`f is not finite at the starting point (f = ${raw})`);
@@ -133,12 +140,18 @@ export class Evaluator {
 
   result(t: Termination): OptimResult {
     const found = this.bestF < Infinity;
+    // Near a region where f is not finite the penalty's jump can stop the search short of the
+    // best point, so the message says that it happened.
+    const note =
+      found && this.nonFinite > 0
+        ? ` (f was not finite at ${this.nonFinite} of ${this.feval} points; they were given a penalty value)`
+        : "";
     return {
       x: Float64Array.from(this.bestX),
       f: found ? this.bestF : this.startValue,
       feval: this.feval,
       converged: t.converged && found,
-      message: t.message,
+      message: t.message + note,
     };
   }
 }
@@ -298,7 +311,7 @@ function configure(p: BoxProblem, opts: OptimOptions): BobyqbConfig {
   const xu = Float64Array.from(upper, scaled);
   let rhobeg = dx[0];
   for (let i = 0; i < n; i++) rhobeg = Math.min(rhobeg, (xu[i] - xl[i]) / 2);
-  let rhoend = opts.rhoend ?? 1e-6 * rhobeg;
+  let rhoend = opts.rhoend ?? (opts.xtolRel ?? 1e-6) * rhobeg;
   if (opts.xtolAbs !== undefined) for (let i = 0; i < n; i++) rhoend = Math.max(rhoend, opts.xtolAbs / s[i]);
   rhoend = Math.min(rhoend, rhobeg);
   if (!(rhoend > 0)) throw new RangeError(`rhoend = ${rhoend} must be positive`);
