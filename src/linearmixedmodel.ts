@@ -123,6 +123,9 @@ export class LinearMixedModel {
   private pwrss = NaN;
   private logdets!: Objectives;
   private convMessages: string[] = [];
+  private optWarnings: string[] = [];
+  private optCode = 0;
+  private optMessage = "";
   private timeS = 0;
 
   private constructor(kernels: Kernels, formula: string | ParsedFormula, data: DataInput | Table, options: LmerOptions) {
@@ -214,7 +217,10 @@ export class LinearMixedModel {
     if (!Number.isFinite(fmin)) {
       throw new Error("the optimizer found no θ with a finite objective: check the data for constant or perfectly fitted responses");
     }
-    if (!res.converged) this.convMessages.push(`convergence failure: ${res.message}`);
+    // lme4's optwrap: NLopt codes < 0 and 5 (maxeval) are failures, reported as a warning.
+    this.optCode = res.code < 0 || res.code === 5 ? res.code : 0;
+    this.optMessage = res.message;
+    if (this.optCode !== 0) this.optWarnings.push(`convergence code ${this.optCode} from ${this.optimizerName}: ${res.message}`);
     this.thetaHat = theta;
     this.objectiveValue = fmin;
     this.convMessages.push(...checkConvergence(f, theta, fmin, lower));
@@ -461,7 +467,7 @@ export class LinearMixedModel {
 
   /** Everything the user must know about the fit: convergence, singularity, dropped rows and columns. */
   get warnings(): string[] {
-    const w = [...this.frame.warnings, ...this.convMessages];
+    const w = [...this.frame.warnings, ...this.optWarnings, ...this.convMessages];
     if (this.frame.nDropped > 0) {
       w.push(`${this.frame.nDropped} row${this.frame.nDropped === 1 ? "" : "s"} with missing values dropped (na.omit)`);
     }
@@ -514,6 +520,8 @@ export class LinearMixedModel {
       singular: this.isSingular(),
       optimizer: this.optimizerName,
       feval: this.fevals,
+      optimizer_code: this.optCode,
+      optimizer_message: this.optMessage,
       conv_messages: [...this.convMessages],
       warnings: this.warnings,
       engine: this.engine,

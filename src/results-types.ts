@@ -62,6 +62,10 @@ export interface FitJSON {
   singular: boolean;
   optimizer: string;
   feval: number;
+  /** the optimizer's result as lme4's optinfo$conv$opt: 0, or an NLopt code < 0 or 5 (maxfun reached) (extension) */
+  optimizer_code: number;
+  /** the optimizer's own words on why it stopped (extension) */
+  optimizer_message: string;
   /** lme4's convergence messages ("boundary (singular) fit: see help('isSingular')", "Model failed to converge ...") */
   conv_messages: string[];
   /** everything the user must know: conv_messages plus rank-deficiency and missing-value notes (extension) */

@@ -111,10 +111,13 @@ export function formatSummary(fit: FitJSON, opts: SummaryOptions = {}): string {
   const fitMsgs = fitMessages(fit);
   if (fitMsgs.length) out += "fit warnings:\n" + fitMsgs.map((m) => m + "\n").join("");
 
-  // .prt.warn: only when lme4 has convergence messages (the optimizer's code is taken as 0)
+  // .prt.warn: when the optimizer failed, warned, or lme4's checks have messages
   const msgs = fit.conv_messages ?? [];
-  if (msgs.length > 0) {
-    out += [`optimizer (${fit.optimizer}) convergence code: 0 (OK)`, ...msgs].join("\n") + "\n\n";
+  const code = fit.optimizer_code ?? 0;
+  const optWarnings = (fit.warnings ?? []).filter((w) => w.startsWith("convergence code "));
+  if (code !== 0 || optWarnings.length > 0 || msgs.length > 0) {
+    const status = code === 0 ? "OK" : fit.optimizer_message ?? "";
+    out += [`optimizer (${fit.optimizer}) convergence code: ${code} (${status})`, ...optWarnings, ...msgs].join("\n") + "\n\n";
   }
   return out;
 }

@@ -53,6 +53,8 @@ export interface OptimResult {
   feval: number;
   /** True when a convergence test stopped the run (not maxfun, rounding errors or a non-finite start). */
   converged: boolean;
+  /** NLopt's result code (see Termination). */
+  code: number;
   message: string;
 }
 
@@ -60,6 +62,8 @@ export type Objective = (x: Float64Array) => number;
 
 /** Why a run stopped. */
 export interface Termination {
+  /** NLopt's result code: 1 success, 3 ftol reached, 4 xtol reached, 5 maxeval reached, -1 failure, -4 roundoff limited. */
+  code: number;
   converged: boolean;
   message: string;
 }
@@ -151,6 +155,7 @@ export class Evaluator {
       f: found ? this.bestF : this.startValue,
       feval: this.feval,
       converged: t.converged && found,
+      code: found ? t.code : -1,
       message: t.message + note,
     };
   }
@@ -213,7 +218,7 @@ export function runGuarded(ev: Evaluator, body: () => Termination): OptimResult 
     t = body();
   } catch (e) {
     if (!(e instanceof NonFiniteStart)) throw e;
-    t = { converged: false, message: e.message };
+    t = { code: -1, converged: false, message: e.message };
   }
   return ev.result(t);
 }
@@ -222,7 +227,7 @@ export function runGuarded(ev: Evaluator, body: () => Termination): OptimResult 
 export function solveFixed(p: BoxProblem): OptimResult {
   return runGuarded(p.evaluator, () => {
     p.evaluator.evaluate(new Float64Array(0));
-    return { converged: true, message: "every variable is fixed by its bounds" };
+    return { code: 1, converged: true, message: "every variable is fixed by its bounds" };
   });
 }
 
@@ -360,18 +365,21 @@ function unscaler(p: BoxProblem, s: Float64Array, yl: Float64Array, yu: Float64A
 // Powell's algorithm.
 // ---------------------------------------------------------------------------------------------
 
-const RHOEND: Termination = { converged: true, message: "BOBYQA converged: the trust-region radius reached rhoend" };
-const FTOL: Termination = { converged: true, message: "BOBYQA converged: the decrease of f was below ftolAbs/ftolRel" };
-const MAXFUN: Termination = { converged: false, message: "BOBYQA stopped: maxfun evaluations of f reached" };
+const RHOEND: Termination = { code: 4, converged: true, message: "BOBYQA converged: the trust-region radius reached rhoend" };
+const FTOL: Termination = { code: 3, converged: true, message: "BOBYQA converged: the decrease of f was below ftolAbs/ftolRel" };
+const MAXFUN: Termination = { code: 5, converged: false, message: "BOBYQA stopped: maxfun evaluations of f reached" };
 const CANCELLATION: Termination = {
+  code: -4,
   converged: false,
   message: "BOBYQA stopped: much cancellation in a denominator (rounding errors)",
 };
 const NO_REDUCTION: Termination = {
+  code: -4,
   converged: false,
   message: "BOBYQA stopped: a trust-region step failed to reduce the quadratic model (rounding errors)",
 };
 const SINGULAR: Termination = {
+  code: -4,
   converged: false,
   message: "BOBYQA stopped: the interpolation system became singular (rounding errors)",
 };

@@ -42,13 +42,14 @@ const BETA = 0.5;
 const GAMMA = 2;
 const DELTA = 0.5;
 
-const XCVG: Termination = { converged: true, message: "Nelder-Mead converged: the simplex is smaller than xtolAbs" };
+const XCVG: Termination = { code: 4, converged: true, message: "Nelder-Mead converged: the simplex is smaller than xtolAbs" };
 const COINCIDENT: Termination = {
+  code: 4,
   converged: true,
   message: "Nelder-Mead converged: a new point coincides with the simplex (x convergence)",
 };
-const FCVG: Termination = { converged: true, message: "Nelder-Mead converged: the spread of f over the simplex is below ftolAbs/ftolRel" };
-const MAXFUN: Termination = { converged: false, message: "Nelder-Mead stopped: maxfun evaluations of f reached" };
+const FCVG: Termination = { code: 3, converged: true, message: "Nelder-Mead converged: the spread of f over the simplex is below ftolAbs/ftolRel" };
+const MAXFUN: Termination = { code: 5, converged: false, message: "Nelder-Mead stopped: maxfun evaluations of f reached" };
 
 /**
  * Minimise f over the box [lower, upper] with lme4's Nelder-Mead. opts.rhobeg is the initial
