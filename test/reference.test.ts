@@ -40,6 +40,24 @@ describe("lme4 reference fits", () => {
   }
 });
 
+describe("lme4 reference fits with Nelder-Mead", () => {
+  // InstEval is left to BOBYQA: its Nelder-Mead fit takes a minute.
+  for (const { file, fit: ref } of fits.filter(({ fit }) => fit.nobs <= 10000)) {
+    const formula: string = ref.formula_original ?? ref.formula;
+    it(`${file}: the same optimum`, async () => {
+      const kernels = await loadKernels("auto");
+      const m = LinearMixedModel.fit(kernels, formula, referenceTable(ref.data, ref.dataset), { REML: ref.REML, optimizer: "neldermead" });
+      expect(m.objectiveAtOptimum).toBeLessThanOrEqual(ref.objective + 1e-6 * Math.abs(ref.objective));
+      relClose(m.objectiveAtOptimum, ref.objective, 1e-6, 0, `${file} objective`);
+      // A lower optimum than lme4's (beyond rounding) may sit at a different θ on a flat surface.
+      if (m.objectiveAtOptimum >= ref.objective - 1e-9 * Math.abs(ref.objective)) {
+        ref.theta.forEach((t: number, i: number) => relClose(m.theta[i], t, 0, 1e-3, `${file} theta[${i}]`));
+      }
+      expect(m.isSingular()).toBe(ref.singular);
+    });
+  }
+});
+
 interface Tolerances { rel: number; ranefRel: number; ranefAbs: number; theta: number; crit: number }
 
 function checkSingular(got: ReferenceFit, ref: ReferenceFit): void {

@@ -1,0 +1,72 @@
+// The `lmm` command: `lmm fit data.csv --formula F [--ml] [--levels L] [--json]`.
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { main } from "../src/cli.js";
+import { referenceDir } from "./helpers/reference.js";
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const data = (f: string) => path.join(referenceDir, "data", f);
+
+/** Runs the CLI in-process and captures what it writes. */
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "", err = "";
+  const o = vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
+  try {
+    const code = await main(["node", "lmm", ...args]);
+    return { code, out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("lmm fit", () => {
+  it("--json has the reference fits' field names and lme4's numbers", async () => {
+    const ref = JSON.parse(fs.readFileSync(path.join(referenceDir, "fits/penicillin-reml.json"), "utf8"));
+    const r = await run(["fit", data("Penicillin.csv"), "--formula", ref.formula, "--levels", data("Penicillin.levels.json"), "--json"]);
+    expect(r.code).toBe(0);
+    const got = JSON.parse(r.out);
+    for (const k of ["fixef", "se", "vcov", "theta", "theta_names", "sigma", "varcorr", "VarCorr", "objective", "logLik", "AIC", "BIC", "ranef", "ngrps", "nobs", "warnings"]) {
+      expect(got, k).toHaveProperty(k);
+    }
+    expect(got.theta_names).toEqual(ref.theta_names);
+    expect(Math.abs(got.objective - ref.objective) / ref.objective).toBeLessThan(1e-6);
+    expect(Math.abs(got.fixef["(Intercept)"] - ref.fixef["(Intercept)"]) / ref.fixef["(Intercept)"]).toBeLessThan(1e-4);
+  });
+
+  it("--ml fits maximum likelihood and prints lme4's summary", async () => {
+    const r = await run(["fit", data("sleepstudy.csv"), "--formula", "Reaction ~ Days + (Days | Subject)", "--ml", "--levels", data("sleepstudy.levels.json")]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("Linear mixed model fit by maximum likelihood  ['lmerMod']");
+    expect(r.out).toMatch(/ 1763\.9 +1783\.1 +-876\.0 +1751\.9 +174/);
+    expect(r.out).toContain("Number of obs: 180, groups:  Subject, 18");
+  });
+
+  it("errors go to stderr with status 1: formula position, missing file, bad levels", async () => {
+    const bad = await run(["fit", data("sleepstudy.csv"), "--formula", "Reaction ~ Days + (Days | Subject"]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/lmm: error: unbalanced parentheses: '\(' at position 18/);
+    const missing = await run(["fit", "no-such.csv", "--formula", "y ~ x + (1|g)"]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/cannot read .no-such\.csv.: no such file/);
+    const levels = await run(["fit", data("sleepstudy.csv"), "--formula", "Reaction ~ Days + (1|Subject)", "--levels", data("sleepstudy.csv")]);
+    expect(levels.code).toBe(1);
+    expect(levels.err).toMatch(/sleepstudy\.csv is not JSON/);
+  });
+
+  it("the installed command (bin/lmm.js) runs the bundle", async () => {
+    expect(fs.existsSync(path.join(root, "dist/node/cli.js")), "run `npm run build` first").toBe(true);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      path.join(root, "bin/lmm.js"), "fit", path.join(root, "examples/sleepstudy.csv"),
+      "--formula", "Reaction ~ Days + (Days | Subject)", "--levels", path.join(root, "examples/sleepstudy.levels.json"),
+    ]);
+    expect(stdout).toContain("REML criterion at convergence: 1743.6");
+    expect(stdout).toContain("Days          10.467      1.546   6.771");
+  });
+});
