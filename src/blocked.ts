@@ -27,6 +27,9 @@ export interface ReBlock {
   Z: Float64Array;
 }
 
+/** Which system's layout the kernels' arena holds now. */
+const arenaOwner = new WeakMap<Kernels, BlockedSystem>();
+
 /** The largest trailing block we lay out densely (two q×q doubles): beyond it the fit is refused. */
 const MAX_TRAILING_BYTES = 2 ** 31;
 
@@ -73,7 +76,10 @@ export class BlockedSystem {
   readonly offsets: number[];
   readonly nPanelRows: number;
   readonly scalarTrailing: boolean;
-  private readonly lay: Layout;
+  private lay!: Layout;
+  private readonly panels: PanelStructure;
+  private readonly X: Float64Array;
+  private readonly y: Float64Array;
   private readonly thetaIndex: number[][];
 
   /**
@@ -112,9 +118,22 @@ export class BlockedSystem {
     this.thetaIndex = thetaLayout(terms.map((t) => t.k));
     const panels = panelStructure(terms, offsets, this.q2, p);
     this.nPanelRows = panels.panelRow.length;
-    kernels.reset();
-    this.lay = this.allocate(panels);
-    this.accumulate(panels, X, y);
+    this.panels = panels;
+    this.X = X;
+    this.y = y;
+    this.claimArena();
+  }
+
+  /**
+   * Lays out this system in the kernels' arena and accumulates A there. One arena serves every fit
+   * (memory is reused, never leaked); a model used again after another took the arena lays itself out
+   * anew, so its results stay valid.
+   */
+  private claimArena(): void {
+    this.kernels.reset();
+    this.lay = this.allocate(this.panels);
+    this.accumulate(this.panels, this.X, this.y);
+    arenaOwner.set(this.kernels, this);
   }
 
   /** Length of θ. */
@@ -250,6 +269,7 @@ export class BlockedSystem {
     const K = this.kernels;
     const L = this.lay;
     const t0 = this.terms[0];
+    if (arenaOwner.get(K) !== this) this.claimArena();
     this.setLambda(theta);
     if (K.updateBlockDiag(t0.m, t0.k, L.lambda[0], L.A11, L.L11, L.work) !== 0) return null;
     K.updatePanels(

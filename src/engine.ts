@@ -15,41 +15,24 @@ export function simdSupported(): boolean {
   }
 }
 
-interface WasmExports {
-  memory: WebAssembly.Memory;
-  alloc(bytes: number): number;
-  reset(): void;
-  cholesky(a: number, n: number): number;
-  choleskyStrided(a: number, n: number, ld: number): number;
-  sumLogDiag(a: number, n: number, step: number): number;
-  sumLogDiagBlocks(a: number, m: number, k: number): number;
-  updateBlockDiag: Kernels["updateBlockDiag"];
-  updatePanels: Kernels["updatePanels"];
-  sandwichScalar: Kernels["sandwichScalar"];
-  sandwichBlocks: Kernels["sandwichBlocks"];
-  schurDowndate: Kernels["schurDowndate"];
-}
+/** The module's exports: the kernels (pointers are byte offsets into `memory`) and the arena. */
+type WasmExports = Omit<Kernels, "name" | "buffer"> & { memory: WebAssembly.Memory };
 
 /** Wraps an instantiated kernel module; pointers are byte offsets into its memory. */
 function wasmKernels(name: EngineName, x: WasmExports): Kernels {
   return {
+    ...x,
     name,
     buffer: () => x.memory.buffer,
     alloc: (bytes) => {
-      const p = x.alloc(bytes);
-      if (p === 0 && bytes > 0) throw new Error(`WebAssembly memory could not grow by ${bytes} bytes`);
-      return p;
+      // The stub runtime traps ("unreachable") when memory cannot grow: say what was asked for.
+      try {
+        return x.alloc(bytes);
+      } catch {
+        const have = (x.memory.buffer.byteLength / 2 ** 20).toFixed(0);
+        throw new Error(`WebAssembly memory could not grow by ${(bytes / 2 ** 20).toFixed(1)} MiB (it holds ${have} MiB; the limit is 4 GiB)`);
+      }
     },
-    reset: x.reset,
-    cholesky: x.cholesky,
-    choleskyStrided: x.choleskyStrided,
-    sumLogDiag: x.sumLogDiag,
-    sumLogDiagBlocks: x.sumLogDiagBlocks,
-    updateBlockDiag: x.updateBlockDiag,
-    updatePanels: x.updatePanels,
-    sandwichScalar: x.sandwichScalar,
-    sandwichBlocks: x.sandwichBlocks,
-    schurDowndate: x.schurDowndate,
   };
 }
 

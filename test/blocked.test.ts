@@ -74,3 +74,22 @@ describe("blocked engine vs dense oracle", () => {
     }
   }
 });
+
+describe("one arena for many models", () => {
+  it("a model used after another model's fit lays itself out again and gives the same objective", async () => {
+    const kernels = await loadKernels("wasm-simd");
+    const a = design(1, 200, [{ m: 12, k: 2 }], 2);
+    const b = design(2, 300, [{ m: 40, k: 1 }, { m: 9, k: 1 }], 2);
+    const sa = new BlockedSystem(kernels, a.terms, a.X, a.p, a.y);
+    const before = sa.update([0.9, 0.1, 0.3])!;
+    const sb = new BlockedSystem(kernels, b.terms, b.X, b.p, b.y);
+    sb.update([0.6, 1.4]);
+    const after = sa.update([0.9, 0.1, 0.3])!;
+    expect(after).toEqual(before);
+    const bytes = kernels.buffer().byteLength;
+    for (let i = 0; i < 20; i++) {
+      new BlockedSystem(kernels, b.terms, b.X, b.p, b.y).update([0.6, 1.4]);
+    }
+    expect(kernels.buffer().byteLength).toBe(bytes); // memory is reused, not grown per fit
+  });
+});

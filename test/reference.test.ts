@@ -4,24 +4,26 @@
 import { describe, expect, it } from "vitest";
 import { LinearMixedModel } from "../src/linearmixedmodel.js";
 import { loadKernels } from "../src/engine.js";
-import { referenceFits, referenceTable, type ReferenceFit } from "./helpers/reference.js";
+import { extraDir, referenceFits, referenceTable, type ReferenceFit } from "./helpers/reference.js";
 
 function relClose(got: number, want: number, rel: number, abs: number, what: string): void {
   const ok = Math.abs(got - want) <= Math.max(rel * Math.abs(want), abs);
   expect(ok, `${what}: got ${got}, lme4 ${want} (rel ${rel}, abs ${abs})`).toBe(true);
 }
 
-const fits = referenceFits("lmer");
+// The shared lme4 references, then further lme4 fits on simulated data shaped like the applications.
+const fits = [...referenceFits("lmer"), ...referenceFits("lmer", extraDir)];
 
 describe("lme4 reference fits", () => {
   it("finds the LMM reference fits", () => {
-    expect(fits.length).toBeGreaterThanOrEqual(14);
+    expect(referenceFits("lmer").length).toBeGreaterThanOrEqual(14);
+    expect(referenceFits("lmer", extraDir).length).toBeGreaterThanOrEqual(12);
   });
 
-  for (const { file, fit: ref } of fits) {
+  for (const { file, fit: ref, dir } of fits) {
     const formula: string = ref.formula_original ?? ref.formula;
     it(`${file}: ${formula} (${ref.REML ? "REML" : "ML"})`, async () => {
-      const data = referenceTable(ref.data, ref.dataset);
+      const data = referenceTable(ref.data, ref.dataset, dir);
       const kernels = await loadKernels("auto");
       const m = LinearMixedModel.fit(kernels, formula, data, { REML: ref.REML });
       const got = m.toJSON() as unknown as ReferenceFit;
@@ -32,6 +34,9 @@ describe("lme4 reference fits", () => {
       const better = got.objective < ref.objective - 1e-9 * Math.abs(ref.objective);
       if (!better) checkFit(got, ref, file, { rel: 1e-4, ranefRel: 1e-3, ranefAbs: 1e-4, theta: 1e-3, crit: 1e-6 });
       checkSingular(got, ref);
+      // Rank-deficient X: the same columns dropped, with lme4's message.
+      expect(got.dropped_columns).toEqual(ref.dropped_columns ?? []);
+      for (const msg of ref.messages ?? []) if (!msg.startsWith("boundary")) expect(got.warnings).toContain(msg);
       // At lme4's θ every derived number must agree closely: this checks the engine itself.
       const atRef = m.setTheta(ref.theta).toJSON() as unknown as ReferenceFit;
       relClose(atRef.objective, ref.objective, 1e-9, 0, `${file} objective at lme4's θ`);
@@ -42,11 +47,11 @@ describe("lme4 reference fits", () => {
 
 describe("lme4 reference fits with Nelder-Mead", () => {
   // InstEval is left to BOBYQA: its Nelder-Mead fit takes a minute.
-  for (const { file, fit: ref } of fits.filter(({ fit }) => fit.nobs <= 10000)) {
+  for (const { file, fit: ref, dir } of fits.filter(({ fit }) => fit.nobs <= 10000)) {
     const formula: string = ref.formula_original ?? ref.formula;
     it(`${file}: the same optimum`, async () => {
       const kernels = await loadKernels("auto");
-      const m = LinearMixedModel.fit(kernels, formula, referenceTable(ref.data, ref.dataset), { REML: ref.REML, optimizer: "neldermead" });
+      const m = LinearMixedModel.fit(kernels, formula, referenceTable(ref.data, ref.dataset, dir), { REML: ref.REML, optimizer: "neldermead" });
       expect(m.objectiveAtOptimum).toBeLessThanOrEqual(ref.objective + 1e-6 * Math.abs(ref.objective));
       relClose(m.objectiveAtOptimum, ref.objective, 1e-6, 0, `${file} objective`);
       // A lower optimum than lme4's (beyond rounding) may sit at a different θ on a flat surface.
