@@ -39,7 +39,6 @@ export interface LmerOptions extends FrameOptions {
  */
 const NLOPTWRAP_DEFAULTS: OptimOptions = { xtolRel: 1e-4, xtolAbs: 1e-8, ftolAbs: 1e-8 };
 
-
 /** Fits a linear mixed model as lme4's `lmer(formula, data, REML = TRUE)` does. */
 export async function lmer(
   formula: string | ParsedFormula,
