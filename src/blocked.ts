@@ -358,6 +358,82 @@ export class BlockedSystem {
     return { beta, u, covBetaUnscaled: this.invLXtLX() };
   }
 
+  /**
+   * The diagonal k×k blocks, one per level of every term, of (L_Z L_Z')⁻¹ = (Λ'Z'ZΛ + I)⁻¹ at the θ
+   * of the last update: with σ² and Λ they give lme4's conditional variances of b (ranef(condVar)).
+   * L_Z⁻¹ = [L11⁻¹, 0; −L22⁻¹ P L11⁻¹, L22⁻¹], so a first-term level's block is
+   * L11_j⁻ᵀ (I + Y'Y) L11_j⁻¹ with Y = L22⁻¹ P_j, and a trailing level's block is (L22⁻ᵀ L22⁻¹)_RR.
+   * Returns per term an m × k × k array.
+   */
+  condVarBlocks(): Float64Array[] {
+    const f = new Float64Array(this.kernels.buffer());
+    const iv = new Int32Array(this.kernels.buffer());
+    const { q2, nZ2 } = this;
+    const C = this.lay.C >> 3;
+    const t0 = this.terms[0];
+    const k1 = t0.k;
+    /** Forward substitution L22 x = x in place for x[from..nZ2). */
+    const forward = (x: Float64Array, from: number) => {
+      for (let i = from; i < nZ2; i++) {
+        let s = x[i];
+        const row = C + i * q2;
+        for (let c = from; c < i; c++) s -= f[row + c] * x[c];
+        x[i] = s / f[row + i];
+      }
+    };
+    const out = this.terms.map((t) => new Float64Array(t.m * t.k * t.k));
+    const ps = this.lay.panelStart >> 2, pr = this.lay.panelRow >> 2, P = this.lay.P >> 3, L11 = this.lay.L11 >> 3;
+    const Linv = new Float64Array(k1 * k1);
+    const y = Array.from({ length: k1 }, () => new Float64Array(nZ2));
+    for (let j = 0; j < t0.m; j++) {
+      lowerInverse(f, L11 + j * k1 * k1, k1, Linv);
+      const r0 = iv[ps + j], r1 = iv[ps + j + 1];
+      let from = nZ2;
+      for (let c = 0; c < k1; c++) {
+        const yc = y[c];
+        yc.fill(0);
+        for (let r = r0; r < r1; r++) {
+          const row = iv[pr + r];
+          if (row >= nZ2) break; // X and y rows come last in a panel
+          let s = 0;
+          for (let b = c; b < k1; b++) s += f[P + r * k1 + b] * Linv[b * k1 + c];
+          yc[row] = s;
+          from = Math.min(from, row);
+        }
+      }
+      for (const yc of y) forward(yc, from);
+      const blk = out[0];
+      for (let a = 0; a < k1; a++) {
+        for (let b = 0; b < k1; b++) {
+          let s = 0;
+          for (let c = Math.max(a, b); c < k1; c++) s += Linv[c * k1 + a] * Linv[c * k1 + b];
+          for (let i = from; i < nZ2; i++) s += y[a][i] * y[b][i];
+          blk[j * k1 * k1 + a * k1 + b] = s;
+        }
+      }
+    }
+    for (let t = 1; t < this.terms.length; t++) {
+      const { m, k } = this.terms[t];
+      const cols = Array.from({ length: k }, () => new Float64Array(nZ2));
+      for (let l = 0; l < m; l++) {
+        const s0 = this.offsets[t] + l * k;
+        cols.forEach((x, a) => {
+          x.fill(0);
+          x[s0 + a] = 1;
+          forward(x, s0);
+        });
+        for (let a = 0; a < k; a++) {
+          for (let b = 0; b < k; b++) {
+            let s = 0;
+            for (let i = s0; i < nZ2; i++) s += cols[a][i] * cols[b][i];
+            out[t][l * k * k + a * k + b] = s;
+          }
+        }
+      }
+    }
+    return out;
+  }
+
   /** (L_X L_X')⁻¹ = L_X'⁻¹ L_X⁻¹ from the X block of the trailing factor. */
   private invLXtLX(): Float64Array {
     const f = new Float64Array(this.kernels.buffer());
@@ -382,6 +458,19 @@ export class BlockedSystem {
       }
     }
     return V;
+  }
+}
+
+/** The inverse of a k×k lower-triangular block at f[base..] into out (also lower triangular). */
+function lowerInverse(f: Float64Array, base: number, k: number, out: Float64Array): void {
+  out.fill(0);
+  for (let c = 0; c < k; c++) {
+    out[c * k + c] = 1 / f[base + c * k + c];
+    for (let r = c + 1; r < k; r++) {
+      let s = 0;
+      for (let i = c; i < r; i++) s += f[base + r * k + i] * out[i * k + c];
+      out[r * k + c] = -s / f[base + r * k + r];
+    }
   }
 }
 

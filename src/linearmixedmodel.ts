@@ -111,6 +111,9 @@ export class LinearMixedModel {
   readonly reTerms: ReTermData[];
   private readonly system: BlockedSystem;
   private readonly options: LmerOptions;
+  private readonly kernels: Kernels;
+  /** The caller's data (never modified), kept for refit(). */
+  private readonly data: DataInput | Table;
 
   // Set by fit():
   private thetaHat!: Float64Array;
@@ -129,6 +132,8 @@ export class LinearMixedModel {
 
   private constructor(kernels: Kernels, formula: string | ParsedFormula, data: DataInput | Table, options: LmerOptions) {
     this.options = options;
+    this.kernels = kernels;
+    this.data = data;
     this.formula = typeof formula === "string" ? parseFormula(formula) : formula;
     if (this.formula.random.length === 0) {
       throw new Error(`no random effects terms specified in formula '${this.formula.source}': use a linear model, or add a term like (1 | group)`);
@@ -152,6 +157,14 @@ export class LinearMixedModel {
     m.optimize();
     m.timeS = (performance.now() - t0) / 1000;
     return m;
+  }
+
+  /**
+   * The same model fitted again with some options changed, as lme4's update() / refitML():
+   * `m.refit({ REML: false })`.
+   */
+  refit(changes: Partial<LmerOptions> = {}): LinearMixedModel {
+    return LinearMixedModel.fit(this.kernels, this.formula, this.data, { ...this.options, ...changes });
   }
 
   get n(): number {
@@ -241,6 +254,26 @@ export class LinearMixedModel {
     return this;
   }
 
+  /**
+   * The pieces of the deviance at θ with lme4's names (lme4's devcomp$cmp): ldL2 = log|L_Z|²,
+   * ldRX2 = log|R_X|², pwrss = r², and (R_X'R_X)⁻¹ (Cov(β̂) = σ² times it). The fit's results are
+   * unchanged (they are kept apart from the factor, which is scratch space).
+   * Inference on the variance parameters (lmerTest's deviance in (θ, σ)) builds on these.
+   */
+  devcomp(theta: ArrayLike<number>): { ldL2: number; ldRX2: number; pwrss: number; covBetaUnscaled: number[][] } | null {
+    const o = this.system.update(theta);
+    if (!o) return null;
+    const V = this.system.solve().covBetaUnscaled;
+    const p = this.p;
+    const out = {
+      ldL2: o.logdetZ,
+      ldRX2: o.logdetX,
+      pwrss: o.pwrss,
+      covBetaUnscaled: Array.from({ length: p }, (_, i) => Array.from(V.subarray(i * p, (i + 1) * p))),
+    };
+    return out;
+  }
+
   /** Updates L at θ and extracts β̂, u, r² and (L_X L_X')⁻¹ from it. */
   private setEstimates(theta: ArrayLike<number>): void {
     const o = this.system.update(theta);
@@ -312,23 +345,89 @@ export class LinearMixedModel {
     return b;
   }
 
-  /** Conditional modes per grouping factor (terms on the same factor side by side), as lme4's ranef(). */
-  ranef(): Record<string, RanefGroup> {
+  /**
+   * Conditional modes per grouping factor (terms on the same factor side by side), as lme4's ranef();
+   * with condVar, also their conditional standard deviations (lme4's ranef(condVar = TRUE)).
+   */
+  ranef(opts: { condVar?: boolean } = {}): Record<string, RanefGroup> {
     const out: Record<string, RanefGroup> = {};
+    const condVar = opts.condVar ? this.condVar() : null;
     this.reTerms.forEach((t, ti) => {
       const b = this.bOf(ti);
       const k = t.names.length;
       let g = out[t.group];
       if (!g) {
         g = { levels: [...t.levels], terms: [], values: t.levels.map(() => []) };
+        if (condVar) g.condsd = t.levels.map(() => []);
         out[t.group] = g;
       }
       g.terms.push(...t.names);
       t.levels.forEach((_, j) => {
-        for (let c = 0; c < k; c++) g!.values[j].push(b[j * k + c]);
+        for (let c = 0; c < k; c++) {
+          g!.values[j].push(b[j * k + c]);
+          g!.condsd?.[j].push(Math.sqrt(condVar![ti][j * k * k + c * k + c]));
+        }
       });
     });
     return out;
+  }
+
+  /**
+   * Conditional covariance of b for every level of every term (θ order): σ² λ (Λ'Z'ZΛ + I)⁻¹_jj λ',
+   * an m × k × k array per term, as lme4's condVar (β̂ taken as known).
+   */
+  condVar(): Float64Array[] {
+    this.system.update(this.thetaHat);
+    const blocks = this.system.condVarBlocks();
+    const s2 = this.sigma ** 2;
+    return blocks.map((M, t) => {
+      const k = this.reTerms[t].names.length;
+      const lam = this.system.lambdaOf(this.thetaHat, t);
+      const out = new Float64Array(M.length);
+      for (let j = 0; j < M.length / (k * k); j++) {
+        const o = j * k * k;
+        for (let a = 0; a < k; a++) {
+          for (let b = 0; b < k; b++) {
+            let s = 0;
+            for (let c = 0; c <= a; c++) for (let d = 0; d <= b; d++) s += lam[a * k + c] * M[o + c * k + d] * lam[b * k + d];
+            out[o + a * k + b] = s2 * s;
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  /**
+   * Each level's own coefficients: the fixed effects plus that level's random effects (lme4's coef()),
+   * e.g. each patient's intercept and slope.
+   */
+  coef(): Record<string, RanefGroup> {
+    const fe = this.fixef();
+    const names = Object.keys(fe);
+    const out: Record<string, RanefGroup> = {};
+    for (const [g, r] of Object.entries(this.ranef())) {
+      const missing = r.terms.filter((t) => !(t in fe));
+      if (missing.length) {
+        throw new Error(`unable to align random and fixed effects: ${missing.map((m) => `'${m}'`).join(", ")} of '${g}' are not fixed effects`);
+      }
+      out[g] = {
+        levels: r.levels,
+        terms: names,
+        values: r.values.map((row) => names.map((nm) => fe[nm] + r.terms.reduce((s, t, c) => (t === nm ? s + row[c] : s), 0))),
+      };
+    }
+    return out;
+  }
+
+  /** Wald intervals of the fixed effects, β̂ ± z_{(1+level)/2} se (lme4's confint(method = "Wald")). */
+  confint(opts: { level?: number; method?: "Wald" } = {}): { term: string; lower: number; upper: number }[] {
+    const level = opts.level ?? 0.95;
+    if (!(level > 0 && level < 1)) throw new Error(`level must be between 0 and 1, got ${level}`);
+    if (opts.method !== undefined && opts.method !== "Wald") throw new Error(`confint method '${opts.method}' is not available yet: use "Wald"`);
+    const z = normalQuantile((1 + level) / 2);
+    const se = this.se();
+    return Object.entries(this.fixef()).map(([term, b]) => ({ term, lower: b - z * se[term], upper: b + z * se[term] }));
   }
 
   /** Σ_t = σ² λ_t λ_t' per term, as sd and correlation. */
@@ -513,7 +612,7 @@ export class LinearMixedModel {
       AIC: this.AIC(),
       BIC: this.BIC(),
       df_residual: this.dfResidual(),
-      ranef: this.ranef(),
+      ranef: this.ranef({ condVar: true }),
       fitted_head: Array.from(fitted.subarray(0, 20)),
       scaled_residuals: this.scaledResidualQuantiles(),
       singular: this.isSingular(),
@@ -532,4 +631,40 @@ export class LinearMixedModel {
   summary(opts: { dataName?: string; correlation?: boolean } = {}): string {
     return formatSummary(this.toJSON(), { dataName: opts.dataName ?? this.options.dataName, correlation: opts.correlation });
   }
+}
+
+/**
+ * The standard normal quantile (Wichura's AS 241, PPND16: about 1e-16 relative), as R's qnorm.
+ */
+function normalQuantile(p: number): number {
+  const q = p - 0.5;
+  if (Math.abs(q) <= 0.425) {
+    const r = 0.180625 - q * q;
+    return (
+      (q *
+        (((((((r * 2509.0809287301226727 + 33430.575583588128105) * r + 67265.770927008700853) * r + 45921.953931549871457) * r +
+          13731.693765509461125) * r + 1971.5909503065514427) * r + 133.14166789178437745) * r + 3.387132872796366608)) /
+      (((((((r * 5226.495278852545925 + 28729.085735721942674) * r + 39307.89580009271061) * r + 21213.794301586595867) * r +
+        5394.1960214247511077) * r + 687.1870074920579083) * r + 42.313330701600911252) * r + 1)
+    );
+  }
+  let r = q < 0 ? p : 1 - p;
+  r = Math.sqrt(-Math.log(r));
+  let v: number;
+  if (r <= 5) {
+    r -= 1.6;
+    v =
+      (((((((r * 7.7454501427834140764e-4 + 0.0227238449892691845833) * r + 0.24178072517745061177) * r + 1.27045825245236838258) * r +
+        3.64784832476320460504) * r + 5.7694972214606914055) * r + 4.6303378461565452959) * r + 1.42343711074968357734) /
+      (((((((r * 1.05075007164441684324e-9 + 5.475938084995344946e-4) * r + 0.0151986665636164571966) * r + 0.14810397642748007459) * r +
+        0.68976733498510000455) * r + 1.6763848301838038494) * r + 2.05319162663775882187) * r + 1);
+  } else {
+    r -= 5;
+    v =
+      (((((((r * 2.01033439929228813265e-7 + 2.71155556874348757815e-5) * r + 0.0012426609473880784386) * r + 0.026532189526576123093) * r +
+        0.29656057182850489123) * r + 1.7848265399172913358) * r + 5.4637849111641143699) * r + 6.6579046435011037772) /
+      (((((((r * 2.04426310338993978564e-15 + 1.4215117583164458887e-7) * r + 1.8463183175100546818e-5) * r + 7.868691311456132591e-4) * r +
+        0.0148753612908506148525) * r + 0.13692988092273580531) * r + 0.59983220655588793769) * r + 1);
+  }
+  return q < 0 ? -v : v;
 }

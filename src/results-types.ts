@@ -20,6 +20,8 @@ export interface RanefGroup {
   terms: string[];
   /** levels × terms */
   values: number[][];
+  /** conditional standard deviations, levels × terms (lme4's ranef(condVar = TRUE)) */
+  condsd?: number[][];
 }
 
 export interface FitJSON {

@@ -108,6 +108,26 @@ describe("results are consistent with each other", () => {
     expect(m.nobs()).toBe(180);
   });
 
+  it("coef is fixef + ranef per level; a random term without a fixed counterpart is refused", async () => {
+    const m = await lmer(F, sleep());
+    const c = m.coef().Subject, r = m.ranef().Subject, fe = m.fixef();
+    expect(c.terms).toEqual(["(Intercept)", "Days"]);
+    c.values.forEach((row, j) => {
+      expect(row[0]).toBeCloseTo(fe["(Intercept)"] + r.values[j][0], 10);
+      expect(row[1]).toBeCloseTo(fe.Days + r.values[j][1], 10);
+    });
+    const noSlope = await lmer("Reaction ~ 1 + (Days | Subject)", sleep());
+    expect(() => noSlope.coef()).toThrow(/unable to align random and fixed effects: 'Days' of 'Subject'/);
+  });
+
+  it("Wald intervals: level and method checks", async () => {
+    const m = await lmer(F, sleep());
+    const ci90 = m.confint({ level: 0.9 }), ci95 = m.confint();
+    expect(ci90[1].upper - ci90[1].lower).toBeLessThan(ci95[1].upper - ci95[1].lower);
+    expect((ci95[1].upper - ci95[1].lower) / 2 / m.se().Days).toBeCloseTo(1.959963984540054, 12);
+    expect(() => m.confint({ level: 1.5 })).toThrow(/level must be between 0 and 1/);
+  });
+
   it("the objective at θ̂ is the minimum along every coordinate", async () => {
     const m = await lmer(F, sleep());
     const th = m.theta;

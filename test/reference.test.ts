@@ -26,7 +26,7 @@ describe("lme4 reference fits", () => {
       const data = referenceTable(ref.data, ref.dataset, dir);
       const kernels = await loadKernels("auto");
       const m = LinearMixedModel.fit(kernels, formula, data, { REML: ref.REML });
-      const got = m.toJSON() as unknown as ReferenceFit;
+      const got = { ...m.toJSON(), confint_wald: m.confint() } as unknown as ReferenceFit;
       // The optimum: within 1e-6 relative of lme4's, or lower.
       expect(got.objective, `${file} objective`).toBeLessThanOrEqual(ref.objective + 1e-6 * Math.abs(ref.objective));
       // Where our optimum is lower than lme4's by more than rounding, the estimates may differ from
@@ -38,7 +38,8 @@ describe("lme4 reference fits", () => {
       expect(got.dropped_columns).toEqual(ref.dropped_columns ?? []);
       for (const msg of ref.messages ?? []) if (!msg.startsWith("boundary")) expect(got.warnings).toContain(msg);
       // At lme4's θ every derived number must agree closely: this checks the engine itself.
-      const atRef = m.setTheta(ref.theta).toJSON() as unknown as ReferenceFit;
+      m.setTheta(ref.theta);
+      const atRef = { ...m.toJSON(), confint_wald: m.confint() } as unknown as ReferenceFit;
       relClose(atRef.objective, ref.objective, 1e-9, 0, `${file} objective at lme4's θ`);
       checkFit(atRef, ref, file + " at lme4's θ", { rel: 1e-6, ranefRel: 1e-6, ranefAbs: 1e-8, theta: 0, crit: 1e-9 });
     });
@@ -98,6 +99,11 @@ function checkFit(got: ReferenceFit, ref: ReferenceFit, file: string, tol: Toler
     vc.sd.forEach((s, i) => relClose(got.VarCorr[g].sd[i], s, tol.rel, 1e-6, `${file} VarCorr ${g} sd ${vc.names[i]}`));
   }
   for (const k of ["logLik", "AIC", "BIC", "REMLcrit", "deviance_ML"]) relClose(got[k], ref[k], tol.crit, 0, `${file} ${k}`);
+  for (const w of ref.confint_wald ?? []) {
+    const mine = got.confint_wald.find((c: { term: string }) => c.term === w.term);
+    relClose(mine.lower, w.lower, tol.rel, 1e-6, `${file} Wald lower ${w.term}`);
+    relClose(mine.upper, w.upper, tol.rel, 1e-6, `${file} Wald upper ${w.term}`);
+  }
   expect(got.npar).toBe(ref.npar);
   expect(got.df_residual).toBe(ref.df_residual);
   ref.fitted_head.forEach((v: number, i: number) => relClose(got.fitted_head[i], v, tol.rel, 1e-6, `${file} fitted[${i}]`));
@@ -109,11 +115,14 @@ function checkFit(got: ReferenceFit, ref: ReferenceFit, file: string, tol: Toler
     expect(mine.terms).toEqual(r.terms);
     expect([...mine.levels].sort()).toEqual([...r.levels].sort());
     const row = new Map<string, number[]>(mine.levels.map((l: string, i: number) => [l, mine.values[i]]));
+    const sd = new Map<string, number[]>(mine.levels.map((l: string, i: number) => [l, mine.condsd[i]]));
     r.terms.forEach((term, c) => {
       const scale = Math.max(...r.values.map((v) => Math.abs(v[c])));
       r.levels.forEach((lev, i) =>
         relClose(row.get(lev)![c], r.values[i][c], tol.ranefRel, tol.ranefAbs * scale, `${file} ranef ${g} ${lev} ${term}`),
       );
+      // Conditional sds (lme4's ranef(condVar = TRUE)), as relative as the estimates themselves.
+      if (r.condsd) r.levels.forEach((lev, i) => relClose(sd.get(lev)![c], r.condsd[i][c], tol.rel, 1e-6 * ref.sigma, `${file} condsd ${g} ${lev} ${term}`));
     });
   }
 }
