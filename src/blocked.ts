@@ -361,77 +361,89 @@ export class BlockedSystem {
   /**
    * The diagonal k×k blocks, one per level of every term, of (L_Z L_Z')⁻¹ = (Λ'Z'ZΛ + I)⁻¹ at the θ
    * of the last update: with σ² and Λ they give lme4's conditional variances of b (ranef(condVar)).
-   * L_Z⁻¹ = [L11⁻¹, 0; −L22⁻¹ P L11⁻¹, L22⁻¹], so a first-term level's block is
-   * L11_j⁻ᵀ (I + Y'Y) L11_j⁻¹ with Y = L22⁻¹ P_j, and a trailing level's block is (L22⁻ᵀ L22⁻¹)_RR.
+   * With L_Z = [L11, 0; P, L22] and S = (L22 L22')⁻¹, a first-term level's block is
+   * L11_j⁻ᵀ (I + P_j' S P_j) L11_j⁻¹ and a trailing level's block is S_RR; S costs O(nZ2³) once,
+   * then each level only touches the few rows of its panel.
    * Returns per term an m × k × k array.
    */
   condVarBlocks(): Float64Array[] {
     const f = new Float64Array(this.kernels.buffer());
     const iv = new Int32Array(this.kernels.buffer());
-    const { q2, nZ2 } = this;
-    const C = this.lay.C >> 3;
+    const { nZ2 } = this;
+    const S = this.trailingInverse();
     const t0 = this.terms[0];
     const k1 = t0.k;
-    /** Forward substitution L22 x = x in place for x[from..nZ2). */
-    const forward = (x: Float64Array, from: number) => {
-      for (let i = from; i < nZ2; i++) {
-        let s = x[i];
-        const row = C + i * q2;
-        for (let c = from; c < i; c++) s -= f[row + c] * x[c];
-        x[i] = s / f[row + i];
-      }
-    };
     const out = this.terms.map((t) => new Float64Array(t.m * t.k * t.k));
     const ps = this.lay.panelStart >> 2, pr = this.lay.panelRow >> 2, P = this.lay.P >> 3, L11 = this.lay.L11 >> 3;
     const Linv = new Float64Array(k1 * k1);
-    const y = Array.from({ length: k1 }, () => new Float64Array(nZ2));
+    const M = new Float64Array(k1 * k1); // I + P_j' S P_j
     for (let j = 0; j < t0.m; j++) {
       lowerInverse(f, L11 + j * k1 * k1, k1, Linv);
-      const r0 = iv[ps + j], r1 = iv[ps + j + 1];
-      let from = nZ2;
-      for (let c = 0; c < k1; c++) {
-        const yc = y[c];
-        yc.fill(0);
-        for (let r = r0; r < r1; r++) {
-          const row = iv[pr + r];
-          if (row >= nZ2) break; // X and y rows come last in a panel
-          let s = 0;
-          for (let b = c; b < k1; b++) s += f[P + r * k1 + b] * Linv[b * k1 + c];
-          yc[row] = s;
-          from = Math.min(from, row);
+      M.fill(0);
+      for (let c = 0; c < k1; c++) M[c * k1 + c] = 1;
+      const r0 = iv[ps + j];
+      let r1 = r0;
+      while (r1 < iv[ps + j + 1] && iv[pr + r1] < nZ2) r1++; // the panel's random-effects rows (X, y come last)
+      for (let a = r0; a < r1; a++) {
+        const Sa = iv[pr + a] * nZ2;
+        for (let b = r0; b < r1; b++) {
+          const sab = S[Sa + iv[pr + b]];
+          for (let c = 0; c < k1; c++) for (let d = 0; d < k1; d++) M[c * k1 + d] += f[P + a * k1 + c] * sab * f[P + b * k1 + d];
         }
       }
-      for (const yc of y) forward(yc, from);
       const blk = out[0];
       for (let a = 0; a < k1; a++) {
         for (let b = 0; b < k1; b++) {
           let s = 0;
-          for (let c = Math.max(a, b); c < k1; c++) s += Linv[c * k1 + a] * Linv[c * k1 + b];
-          for (let i = from; i < nZ2; i++) s += y[a][i] * y[b][i];
+          for (let c = a; c < k1; c++) for (let d = b; d < k1; d++) s += Linv[c * k1 + a] * M[c * k1 + d] * Linv[d * k1 + b];
           blk[j * k1 * k1 + a * k1 + b] = s;
         }
       }
     }
     for (let t = 1; t < this.terms.length; t++) {
       const { m, k } = this.terms[t];
-      const cols = Array.from({ length: k }, () => new Float64Array(nZ2));
       for (let l = 0; l < m; l++) {
         const s0 = this.offsets[t] + l * k;
-        cols.forEach((x, a) => {
-          x.fill(0);
-          x[s0 + a] = 1;
-          forward(x, s0);
-        });
-        for (let a = 0; a < k; a++) {
-          for (let b = 0; b < k; b++) {
-            let s = 0;
-            for (let i = s0; i < nZ2; i++) s += cols[a][i] * cols[b][i];
-            out[t][l * k * k + a * k + b] = s;
-          }
-        }
+        for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) out[t][l * k * k + a * k + b] = S[(s0 + a) * nZ2 + s0 + b];
       }
     }
     return out;
+  }
+
+  /**
+   * S = (L22 L22')⁻¹ for the random-effects rows of the trailing factor (dense, symmetric): first
+   * L22⁻¹ row by row (row i is (e_i − Σ_k L[i,k] row_k) / L[i,i]), then S = Σ_c row_c' row_c, both
+   * with contiguous inner loops.
+   */
+  private trailingInverse(): Float64Array {
+    const f = new Float64Array(this.kernels.buffer());
+    const { q2, nZ2: n } = this;
+    const C = this.lay.C >> 3;
+    const Li = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      const ri = i * n;
+      for (let k = 0; k < i; k++) {
+        const lik = f[C + i * q2 + k];
+        if (lik === 0) continue;
+        const rk = k * n;
+        for (let c = 0; c <= k; c++) Li[ri + c] -= lik * Li[rk + c];
+      }
+      Li[ri + i] += 1;
+      const d = f[C + i * q2 + i];
+      for (let c = 0; c <= i; c++) Li[ri + c] /= d;
+    }
+    const S = new Float64Array(n * n);
+    for (let c = 0; c < n; c++) {
+      const rc = c * n;
+      for (let a = 0; a <= c; a++) {
+        const v = Li[rc + a];
+        if (v === 0) continue;
+        const ra = a * n;
+        for (let b = 0; b <= a; b++) S[ra + b] += v * Li[rc + b];
+      }
+    }
+    for (let a = 0; a < n; a++) for (let b = 0; b < a; b++) S[b * n + a] = S[a * n + b];
+    return S;
   }
 
   /** (L_X L_X')⁻¹ = L_X'⁻¹ L_X⁻¹ from the X block of the trailing factor. */

@@ -109,7 +109,7 @@ function checkFit(got: ReferenceFit, ref: ReferenceFit, file: string, tol: Toler
   ref.fitted_head.forEach((v: number, i: number) => relClose(got.fitted_head[i], v, tol.rel, 1e-6, `${file} fitted[${i}]`));
   // Conditional modes by level name (the reference lists levels in as.data.frame(ranef) order); modes
   // near zero are compared against the size of their column.
-  for (const [g, r] of Object.entries(ref.ranef) as [string, { levels: string[]; terms: string[]; values: number[][] }][]) {
+  for (const [g, r] of Object.entries(ref.ranef) as [string, { levels: string[]; terms: string[]; values: number[][]; condsd?: number[][] }][]) {
     const mine = got.ranef[g];
     expect(mine, `${file} ranef ${g}`).toBeDefined();
     expect(mine.terms).toEqual(r.terms);
