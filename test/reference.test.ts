@@ -122,7 +122,8 @@ function checkFit(got: ReferenceFit, ref: ReferenceFit, file: string, tol: Toler
         relClose(row.get(lev)![c], r.values[i][c], tol.ranefRel, tol.ranefAbs * scale, `${file} ranef ${g} ${lev} ${term}`),
       );
       // Conditional sds (lme4's ranef(condVar = TRUE)), as relative as the estimates themselves.
-      if (r.condsd) r.levels.forEach((lev, i) => relClose(sd.get(lev)![c], r.condsd[i][c], tol.rel, 1e-6 * ref.sigma, `${file} condsd ${g} ${lev} ${term}`));
+      const condsd = r.condsd;
+      if (condsd) r.levels.forEach((lev, i) => relClose(sd.get(lev)![c], condsd[i][c], tol.rel, 1e-6 * ref.sigma, `${file} condsd ${g} ${lev} ${term}`));
     });
   }
 }
