@@ -8,4 +8,6 @@ export { parseCSV, toColumns, type DataInput, type Table, type CSVOptions } from
 export { modelFrame, type ModelFrame, type FrameOptions } from "./modelframe.js";
 export { loadKernels, simdSupported, type EngineChoice } from "./engine.js";
 export { formatSummary } from "./summary.js";
+export { predict, type PredictOptions } from "./predict.js";
+export { anova, formatAnova, type AnovaTable, type AnovaOptions, type AnovaJSON } from "./anova.js";
 export type { FitJSON } from "./results-types.js";

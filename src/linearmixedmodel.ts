@@ -13,6 +13,7 @@ import { minimize, type OptimizerName } from "./optim/index.js";
 import type { OptimOptions } from "./optim/bobyqa.js";
 import type { FitJSON, RanefGroup, VarCorrRow, VarCorrTerm } from "./results-types.js";
 import { formatSummary } from "./summary.js";
+import { predict, type PredictOptions } from "./predict.js";
 
 export interface LmerOptions extends FrameOptions {
   /** REML (default) or maximum likelihood. */
@@ -169,6 +170,11 @@ export class LinearMixedModel {
 
   get n(): number {
     return this.frame.n;
+  }
+
+  /** The data set's name for printed output (the dataName option), if given. */
+  get dataName(): string | undefined {
+    return this.options.dataName;
   }
 
   get p(): number {
@@ -428,6 +434,16 @@ export class LinearMixedModel {
     const z = normalQuantile((1 + level) / 2);
     const se = this.se();
     return Object.entries(this.fixef()).map(([term, b]) => ({ term, lower: b - z * se[term], upper: b + z * se[term] }));
+  }
+
+  /** b̂ per random-effects term in θ order (this.reTerms): levels × k, row-major. */
+  ranefByTerm(): Float64Array[] {
+    return this.reTerms.map((_, t) => this.bOf(t));
+  }
+
+  /** Predictions for newdata (or the training rows), lme4's predict(): see predict.ts. */
+  predict(newdata?: DataInput | Table, opts?: PredictOptions): Float64Array {
+    return predict(this, newdata, opts);
   }
 
   /** Σ_t = σ² λ_t λ_t' per term, as sd and correlation. */

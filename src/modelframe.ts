@@ -5,7 +5,7 @@
 // No Node-only APIs: this runs in browsers too.
 
 import { dqrdc2, makeContrast, rPow, CONTRAST_TYPES, type Contrast, type ContrastType } from "./contrasts.js";
-import { numericToFactor, toColumns, type Column, type DataInput, type FactorColumn, type LevelsOption, type Table } from "./data.js";
+import { formatNumberR, numericToFactor, toColumns, type Column, type DataInput, type FactorColumn, type LevelsOption, type Table } from "./data.js";
 import { deparse } from "./formula.js";
 import { FormulaError, type Expr, type FixedPart, type ParsedFormula, type RandomTerm } from "./formula-types.js";
 
@@ -35,6 +35,22 @@ export interface ReTermData {
   names: string[];
   /** Used rows × names.length, row-major. */
   Z: Float64Array;
+  /**
+   * Levels of each grouping variable (in RandomTerm.group order) in the rows used, as lme4's factorize
+   * made them; `levels` holds the combinations present. For predictions on new data.
+   */
+  groupLevels?: string[][];
+}
+
+/** A variable of the model frame as the fit saw it (for coding new data the same way). */
+export type FrameVariable =
+  | { type: "numeric" }
+  | { type: "factor" | "logical"; levels: string[]; ordered: boolean };
+
+/** Centre and scale of a scale(...) call over the fitting data (R's "scaled:center", "scaled:scale"). */
+export interface ScaleParameters {
+  center: number;
+  scale: number;
 }
 
 export interface ModelFrame {
@@ -57,6 +73,16 @@ export interface ModelFrame {
   /** In formula order. */
   reTerms: ReTermData[];
   warnings: string[];
+  /**
+   * Every variable of the frame by its label ("Days", "log(x)", "factor(dose)", "offset(log(t))"): numeric,
+   * or a factor with its levels in the rows used (R's xlevels). For predictions on new data.
+   */
+  variables?: Record<string, FrameVariable>;
+  /**
+   * Centre and scale of each scale(...) call by its text ("scale(HEIGHT)"), from the fitting data, so
+   * new data is scaled as the fit's data was (R's makepredictcall).
+   */
+  scaling?: Record<string, ScaleParameters>;
 }
 
 /** Build the model frame of a parsed formula on a data set. The data is never modified. */
@@ -64,7 +90,8 @@ export function modelFrame(formula: ParsedFormula, data: DataInput | Table, opti
   checkContrastOptions(options.contrasts);
   const table = toColumns(data, { levels: options.levels });
   if (formula.response === null) throw new Error(`the formula '${formula.source}' has no response (left of ~)`);
-  const vars = evaluateVariables(formula, table);
+  const scaling: Record<string, ScaleParameters> = {};
+  const vars = evaluateVariables(formula, table, formulaExprs(formula), { mode: "record", values: scaling });
   const rows = completeRows(vars, table);
   checkFinite(vars, table, rows);
   const frame = subsetVariables(vars, rows);
@@ -88,7 +115,17 @@ export function modelFrame(formula: ParsedFormula, data: DataInput | Table, opti
     contrasts: fixed.contrasts,
     reTerms,
     warnings,
+    variables: frameVariables(frame),
+    scaling,
   };
+}
+
+function frameVariables(frame: Map<string, Column>): Record<string, FrameVariable> {
+  const out: Record<string, FrameVariable> = {};
+  for (const [label, col] of frame) {
+    out[label] = col.type === "numeric" ? { type: "numeric" } : { type: col.type, levels: col.levels.slice(), ordered: col.ordered };
+  }
+  return out;
 }
 
 function checkContrastOptions(contrasts: Record<string, string> | undefined): void {
@@ -113,26 +150,50 @@ interface Variable {
 
 type Value = Column | { type: "scalar"; value: number };
 
+/**
+ * scale(x): "record" computes centre and scale from the data and stores them; "apply" uses stored
+ * ones (new data is scaled with the fitting data's mean and sd).
+ */
+interface Scaling {
+  mode: "record" | "apply";
+  values: Record<string, ScaleParameters>;
+}
+
 interface EvalContext {
   table: Table;
   formula: ParsedFormula;
   /** The variable being evaluated, to name it in errors. */
   label: string;
   sources: Set<string>;
+  scaling?: Scaling;
 }
 
-/** All variables in R's order: response, fixed terms, random terms (left of the bar, grouping), offsets. */
-function formulaExprs(formula: ParsedFormula): { expr: Expr; label: string }[] {
-  const exprs: { expr: Expr; label: string }[] = [];
-  const add = (expr: Expr, label = deparse(expr)) => exprs.push({ expr, label });
-  if (formula.response) add(formula.response);
-  const addPart = (part: FixedPart) => part.terms.forEach((t) => t.factors.forEach((e) => add(e)));
-  addPart(formula.fixed);
-  for (const t of formula.random) {
-    addPart(t.lhs);
-    t.group.forEach((e) => add(e));
+interface FormulaVariable {
+  expr: Expr;
+  label: string;
+  role: "response" | "fixed" | "random" | "group" | "offset";
+  /** The part of the model that needs it, for errors: "the fixed effects", "the grouping factor 'Subject'", ... */
+  part: string;
+}
+
+/**
+ * All variables in R's order: response, fixed terms, random terms (left of the bar, grouping), offsets.
+ * `parts` leaves out the response or the random terms (new data for predictions).
+ */
+function formulaExprs(formula: ParsedFormula, parts: { response?: boolean; random?: boolean } = {}): FormulaVariable[] {
+  const exprs: FormulaVariable[] = [];
+  const add = (role: FormulaVariable["role"], part: string, expr: Expr, label = deparse(expr)) => exprs.push({ expr, label, role, part });
+  if (formula.response && parts.response !== false) add("response", "the response", formula.response);
+  const addPart = (role: "fixed" | "random", name: string, part: FixedPart) =>
+    part.terms.forEach((t) => t.factors.forEach((e) => add(role, name, e)));
+  addPart("fixed", "the fixed effects", formula.fixed);
+  if (parts.random !== false) {
+    for (const t of formula.random) {
+      addPart("random", `the random effects (${t.label})`, t.lhs);
+      t.group.forEach((e) => add("group", `the grouping factor '${t.groupLabel}'`, e));
+    }
   }
-  formula.offsets.forEach((e) => add(e, offsetLabel(e)));
+  formula.offsets.forEach((e) => add("offset", "the offset", e, offsetLabel(e)));
   return exprs;
 }
 
@@ -140,11 +201,11 @@ function offsetLabel(e: Expr): string {
   return `offset(${deparse(e)})`;
 }
 
-function evaluateVariables(formula: ParsedFormula, table: Table): Map<string, Variable> {
+function evaluateVariables(formula: ParsedFormula, table: Table, exprs: FormulaVariable[], scaling?: Scaling): Map<string, Variable> {
   const vars = new Map<string, Variable>();
-  for (const { expr, label } of formulaExprs(formula)) {
+  for (const { expr, label } of exprs) {
     if (vars.has(label)) continue;
-    const ctx: EvalContext = { table, formula, label, sources: new Set() };
+    const ctx: EvalContext = { table, formula, label, sources: new Set(), scaling };
     const value = evaluate(expr, ctx);
     const column = value.type === "scalar" ? constantColumn(value.value, table.nrow) : value;
     vars.set(label, { label, column, sources: [...ctx.sources] });
@@ -288,7 +349,7 @@ function evaluateCall(expr: Extract<Expr, { kind: "call" }>, ctx: EvalContext): 
       return evaluate(args[0], ctx);
     case "scale":
       expectArgs(expr, ctx, 1);
-      return scaleValue(numericArg(args[0], evaluate(args[0], ctx), ctx));
+      return scaleValue(numericArg(args[0], evaluate(args[0], ctx), ctx), label, ctx.scaling);
     case "factor":
     case "as.factor":
     case "ordered":
@@ -330,10 +391,18 @@ function evaluateMath(expr: Extract<Expr, { kind: "call" }>, ctx: EvalContext): 
   return combineNumeric(x, base, (v, b) => Math.log(v) / Math.log(b));
 }
 
-/** R's scale(x): centre by the mean and divide by the sample sd, both over the non-missing values. */
-function scaleValue(v: Value): Value {
+/**
+ * R's scale(x): centre by the mean and divide by the sample sd, both over the non-missing values; or,
+ * on new data, by the stored centre and scale of the fit (`key` is the call's text).
+ */
+function scaleValue(v: Value, key: string, scaling?: Scaling): Value {
   if (v.type === "scalar") return { type: "scalar", value: NaN };
   const x = (v as { values: Float64Array }).values;
+  if (scaling?.mode === "apply") {
+    const s = scaling.values[key];
+    if (!s) throw new Error(`internal: no centre and scale stored for '${key}'`);
+    return { type: "numeric", values: x.map((xi) => (xi - s.center) / s.scale) };
+  }
   let sum = 0;
   let m = 0;
   for (const xi of x) if (!Number.isNaN(xi)) (sum += xi, m++);
@@ -341,6 +410,7 @@ function scaleValue(v: Value): Value {
   let ss = 0;
   for (const xi of x) if (!Number.isNaN(xi)) ss += (xi - mean) ** 2;
   const sd = Math.sqrt(ss / Math.max(1, m - 1));
+  if (scaling) scaling.values[key] = { center: mean, scale: sd };
   return { type: "numeric", values: x.map((xi) => (xi - mean) / sd) };
 }
 
@@ -502,8 +572,15 @@ function isFactorLike(col: Column): col is FactorLike {
  * contrasts where the term without it is in the model (else by indicators of all its levels), columns
  * of an interaction with the first variable varying fastest.
  */
-function modelMatrix(part: FixedPart, frame: Map<string, Column>, n: number, contrastTypes: Record<string, ContrastType>): ModelMatrix {
-  const mm: ModelMatrix = { columns: [], names: [], assign: [], contrasts: {} };
+function modelMatrix(
+  part: FixedPart,
+  frame: Map<string, Column>,
+  n: number,
+  contrastTypes: Record<string, ContrastType>,
+  /** Contrasts to use as they are (the fit's, when coding new data). */
+  known: Record<string, ContrastInfo> = {},
+): ModelMatrix {
+  const mm: ModelMatrix = { columns: [], names: [], assign: [], contrasts: { ...known } };
   if (part.intercept) {
     mm.columns.push(new Float64Array(n).fill(1));
     mm.names.push("(Intercept)");
@@ -686,7 +763,15 @@ function randomTerm(term: RandomTerm, frame: Map<string, Column>, n: number): Re
   const mm = modelMatrix(term.lhs, frame, n, {});
   const factors = term.group.map((e) => groupingFactor(frameVariable(frame, e)));
   const group = interaction(factors);
-  return { label: term.label, group: term.groupLabel, levels: group.levels, refs: group.codes, names: mm.names, Z: rowMajor(mm.columns, n) };
+  return {
+    label: term.label,
+    group: term.groupLabel,
+    levels: group.levels,
+    refs: group.codes,
+    names: mm.names,
+    Z: rowMajor(mm.columns, n),
+    groupLevels: factors.map((f) => f.levels.slice()),
+  };
 }
 
 /** A grouping variable as lme4's factorize/makeFac makes it: factor(x), unused levels dropped. */
@@ -720,4 +805,227 @@ function interaction(factors: { levels: string[]; codes: Int32Array }[]): { leve
   const codes = new Int32Array(n);
   for (let r = 0; r < n; r++) codes[r] = index.get(keys[r])!;
   return { levels, codes };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// New data: the fit's model matrices for other rows (R's model.frame(delete.response(terms), newdata,
+// xlev = ...) with makepredictcall, and lme4's mkNewReTrms)
+
+export interface NewReTerm {
+  /** As ReTermData.label / .group. */
+  label: string;
+  group: string;
+  /** Per new row: index into the fit's levels of the term; −1 for a level the fit did not have or a missing row. */
+  refs: Int32Array;
+  /** n × (the fit's names.length), row-major; NaN in missing rows. */
+  Z: Float64Array;
+  /** Levels of the grouping factor in the new data that the fit did not have, in order of appearance. */
+  newLevels: string[];
+}
+
+export interface NewdataMatrices {
+  /** Rows of the new data (all of them: a row with a missing value is kept and marked, R's na.pass). */
+  n: number;
+  /** n × p, row-major, the fit's columns (frame.xNames) coded as in the fit; NaN in missing rows. */
+  X: Float64Array;
+  /** Offsets evaluated on the new data, or null if the formula has none. */
+  offset: Float64Array | null;
+  /** Aligned with frame.reTerms (formula order); empty when random terms are not asked for. */
+  reTerms: NewReTerm[];
+  /** 1 where a variable the model needs is missing in that row. */
+  missing: Uint8Array;
+}
+
+/**
+ * The model matrices of new rows, coded exactly as the fit coded its data: the fit's factor levels
+ * and contrasts, the same dropped rank-deficient columns, scale() with the fit's centre and scale,
+ * the random-effects terms' levels and columns. The response is not needed. A missing column, a
+ * variable of another type than in the fit, or a new level of a factor among the fixed effects (or
+ * left of a bar) is an error; a new level of a grouping factor gives ref −1 (listed in newLevels).
+ * `random: false` leaves the random terms out (their variables need not be in the new data).
+ * The new data is never modified.
+ */
+export function newdataMatrices(
+  formula: ParsedFormula,
+  frame: ModelFrame,
+  newdata: DataInput | Table,
+  opts: { random?: boolean } = {},
+): NewdataMatrices {
+  const random = opts.random ?? true;
+  if (!frame.variables) throw new Error("the model frame does not describe its variables (it was not built by modelFrame)");
+  const table = toColumns(newdata);
+  const exprs = formulaExprs(formula, { response: false, random });
+  checkNewdataColumns(exprs, table);
+  const vars = evaluateVariables(formula, table, exprs, { mode: "apply", values: frame.scaling ?? {} });
+  const n = table.nrow;
+  const missing = new Uint8Array(n);
+  for (const name of new Set([...vars.values()].flatMap((v) => v.sources))) {
+    const col = table.columns.get(name)!;
+    for (let i = 0; i < n; i++) if (isMissingAt(col, i)) missing[i] = 1;
+  }
+  // The frame of the new rows with the fit's coding; grouping variables are matched to their levels apart.
+  const coded = new Map<string, Column>();
+  const codedLabels = new Set(exprs.filter((e) => e.role !== "group").map((e) => e.label));
+  for (const [label, v] of vars) {
+    if (!codedLabels.has(label)) continue;
+    const info = frame.variables[label];
+    if (!info) throw new Error(`internal: variable '${label}' is not in the fit's model frame`);
+    coded.set(label, codeLikeFit(label, v.column, info, missing));
+  }
+
+  const mm = modelMatrix(formula.fixed, coded, n, {}, frame.contrasts ?? {});
+  const p = frame.xNames.length;
+  const X = new Float64Array(n * p);
+  frame.xNames.forEach((name, j) => {
+    const col = mm.columns[mm.names.indexOf(name)];
+    if (!col) throw new Error(`internal: column '${name}' of the fit is not in the new model matrix (${mm.names.join(", ")})`);
+    for (let r = 0; r < n; r++) X[r * p + j] = col[r];
+  });
+  const offset = offsetValues(formula.offsets, coded);
+  const reTerms = random ? formula.random.map((t, i) => newReTerm(t, frame.reTerms[i], vars, coded, n, missing)) : [];
+  // Missing rows: NaN in every matrix and no level (their codes were placeholders).
+  for (let r = 0; r < n; r++) {
+    if (!missing[r]) continue;
+    X.fill(NaN, r * p, (r + 1) * p);
+    for (const t of reTerms) {
+      const k = t.Z.length / n;
+      t.Z.fill(NaN, r * k, (r + 1) * k);
+      t.refs[r] = -1;
+    }
+  }
+  return { n, X, offset, reTerms, missing };
+}
+
+/** Every data column the variables read must be in the new data; the error names it and its use. */
+function checkNewdataColumns(exprs: FormulaVariable[], table: Table): void {
+  for (const { expr, part } of exprs) {
+    for (const name of exprNames(expr)) {
+      if (!table.columns.has(name)) {
+        const close = closeNames(name, table.names);
+        const hint = close.length ? `; did you mean ${close.map((c) => `'${c}'`).join(" or ")}?` : "";
+        throw new Error(`newdata has no column '${name}' (needed by ${part})${hint}`);
+      }
+    }
+  }
+}
+
+/** Names (data columns) an expression reads. */
+function exprNames(expr: Expr): string[] {
+  switch (expr.kind) {
+    case "name":
+      return [expr.name];
+    case "number":
+      return [];
+    case "paren":
+      return exprNames(expr.expr);
+    case "unary":
+      return exprNames(expr.arg);
+    case "binary":
+    case "bar":
+      return [...exprNames(expr.left), ...exprNames(expr.right)];
+    case "call":
+      return expr.args.flatMap(exprNames);
+  }
+}
+
+/**
+ * A variable evaluated on new data, coded as in the fit: a factor gets the fit's levels (a level
+ * the fit did not have is an error, as R's "factor x has new level(s)"); missing rows get code 0 and
+ * are marked in `missing`.
+ */
+function codeLikeFit(label: string, col: Column, info: FrameVariable, missing: Uint8Array): Column {
+  if (info.type === "numeric") {
+    if (col.type === "factor") {
+      throw new Error(`variable '${label}' was numeric in the fit but is a factor in newdata (levels ${col.levels.slice(0, 5).join(", ")}${col.levels.length > 5 ? ", ..." : ""})`);
+    }
+    // Logicals count as 0/1, as in arithmetic.
+    return col.type === "logical" ? { type: "numeric", values: Float64Array.from(col.codes, (c) => (c < 0 ? NaN : c)) } : col;
+  }
+  const { codes, unknown } = matchLevels(col, info.levels);
+  if (unknown.length) {
+    const shown = info.levels.slice(0, 10).join(", ") + (info.levels.length > 10 ? ", ..." : "");
+    throw new Error(
+      `factor '${label}' has new level${unknown.length === 1 ? "" : "s"} ${unknown.map((l) => `'${l}'`).join(", ")} in newdata ` +
+        `(the fit's levels: ${shown})`,
+    );
+  }
+  for (let i = 0; i < codes.length; i++) {
+    if (codes[i] < 0) (missing[i] = 1, (codes[i] = 0));
+  }
+  if (info.type === "logical") return { type: "logical", levels: ["FALSE", "TRUE"], codes, ordered: false };
+  return { type: "factor", levels: info.levels.slice(), codes, ordered: info.ordered };
+}
+
+/**
+ * Codes of a new column in the fit's levels: −1 where missing, −2 where the value is not among them.
+ * Factor levels match by label; numbers by value (or their label), so a numeric column in the new
+ * data matches a factor the fit made of numbers or of a levels option; 0/1 match FALSE/TRUE.
+ */
+function matchLevels(col: Column, levels: string[]): { codes: Int32Array; unknown: string[]; labelAt: (i: number) => string } {
+  const index = new Map<string, number>();
+  levels.forEach((l, i) => index.has(l) || index.set(l, i));
+  const unknown = new Set<string>();
+  const note = (l: string) => unknown.add(l);
+  const n = col.type === "numeric" ? col.values.length : col.codes.length;
+  const codes = new Int32Array(n);
+  if (col.type !== "numeric") {
+    const map = col.levels.map((l) => index.get(l) ?? -2);
+    for (let i = 0; i < n; i++) {
+      const c = col.codes[i];
+      codes[i] = c < 0 ? -1 : map[c];
+      if (codes[i] === -2) note(col.levels[c]);
+    }
+    return { codes, unknown: [...unknown], labelAt: (i) => (col.codes[i] < 0 ? "NA" : col.levels[col.codes[i]]) };
+  }
+  const byValue = new Map<number, number>();
+  levels.forEach((l, i) => {
+    const v = l === "FALSE" ? 0 : l === "TRUE" ? 1 : l.trim() === "" ? NaN : Number(l);
+    if (!Number.isNaN(v) && !byValue.has(v)) byValue.set(v, i);
+  });
+  const label = (v: number) => (Number.isInteger(v) && Math.abs(v) <= 2147483647 ? String(v) : formatNumberR(v));
+  for (let i = 0; i < n; i++) {
+    const v = col.values[i];
+    if (Number.isNaN(v)) codes[i] = -1;
+    else {
+      codes[i] = byValue.get(v) ?? index.get(label(v)) ?? index.get(formatNumberR(v)) ?? -2;
+      if (codes[i] === -2) note(label(v));
+    }
+  }
+  return { codes, unknown: [...unknown], labelAt: (i) => (Number.isNaN(col.values[i]) ? "NA" : label(col.values[i])) };
+}
+
+/** One random term on new data: its columns as in the fit and each row's level of the fit (lme4's mkNewReTrms). */
+function newReTerm(
+  term: RandomTerm,
+  fit: ReTermData,
+  vars: Map<string, Variable>,
+  coded: Map<string, Column>,
+  n: number,
+  missing: Uint8Array,
+): NewReTerm {
+  if (!fit || fit.label !== term.label) throw new Error(`internal: random term '${term.label}' does not match the fit's terms`);
+  const mm = modelMatrix(term.lhs, coded, n, {});
+  if (mm.names.join("\u0000") !== fit.names.join("\u0000")) {
+    throw new Error(`internal: columns of (${term.label}) on newdata (${mm.names.join(", ")}) differ from the fit's (${fit.names.join(", ")})`);
+  }
+  const groupLevels = fit.groupLevels ?? (term.group.length === 1 ? [fit.levels] : null);
+  if (!groupLevels) throw new Error(`internal: the fit's levels of the grouping variables of (${term.label}) are not known`);
+  const matched = term.group.map((e, v) => matchLevels(vars.get(deparse(e))!.column, groupLevels[v]));
+  const index = new Map<string, number>();
+  fit.levels.forEach((l, j) => index.set(l, j));
+  const refs = new Int32Array(n);
+  const newLevels = new Set<string>();
+  for (let r = 0; r < n; r++) {
+    refs[r] = -1;
+    if (matched.some((m) => m.codes[r] === -1)) {
+      missing[r] = 1;
+      continue;
+    }
+    const known = matched.every((m) => m.codes[r] >= 0);
+    const level = matched.map((m, v) => (known ? groupLevels[v][m.codes[r]] : m.labelAt(r))).join(":");
+    const j = known ? index.get(level) : undefined;
+    if (j === undefined) newLevels.add(level);
+    else refs[r] = j;
+  }
+  return { label: term.label, group: fit.group, refs, Z: rowMajor(mm.columns, n), newLevels: [...newLevels] };
 }
