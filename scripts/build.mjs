@@ -1,5 +1,5 @@
 // Bundles the library with the WebAssembly inlined (run after `npm run asbuild`):
-//   dist/browser/index.js  runtime-neutral ESM for browsers and workers
+//   dist/browser/index.js  ESM for browsers and workers (minified)
 //   dist/node/index.js     the same plus the Node file helpers (readCSV)
 //   dist/node/cli.js       the `lmm` command
 //   dist/types/            declarations
@@ -16,9 +16,8 @@ const common = {
   logLevel: "warning",
 };
 await Promise.all([
-  build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/browser/index.js", platform: "neutral", mainFields: ["module", "main"],
-    // papaparse requires "stream" only for Node duplex streams, which the library never creates.
-    external: ["stream"] }),
+  // "browser" resolution picks the packages' browser builds (papaparse, @stdlib without native addons).
+  build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/browser/index.js", platform: "browser", minify: true }),
   // In Node the dependencies are installed next to the package: import them rather than bundle them.
   build({ ...common, entryPoints: ["src/node.ts"], outfile: "dist/node/index.js", platform: "node", packages: "external" }),
   build({ ...common, entryPoints: ["src/cli.ts"], outfile: "dist/node/cli.js", platform: "node", packages: "external" }),
