@@ -14,6 +14,7 @@ import type { OptimOptions } from "./optim/bobyqa.js";
 import type { FitJSON, RanefGroup, VarCorrRow, VarCorrTerm } from "./results-types.js";
 import { formatSummary } from "./summary.js";
 import { predict, type PredictOptions } from "./predict.js";
+import { anovaType3, satterthwaite } from "./satterthwaite.js";
 
 export interface LmerOptions extends FrameOptions {
   /** REML (default) or maximum likelihood. */
@@ -111,10 +112,11 @@ export class LinearMixedModel {
   /** Terms in θ order (decreasing number of levels). */
   readonly reTerms: ReTermData[];
   private readonly system: BlockedSystem;
-  private readonly options: LmerOptions;
+  /** The options of the fit (refit() and inference rebuild designs from them). */
+  readonly options: LmerOptions;
   private readonly kernels: Kernels;
-  /** The caller's data (never modified), kept for refit(). */
-  private readonly data: DataInput | Table;
+  /** The caller's data (never modified), kept for refit() and the type III hypotheses. */
+  readonly data: DataInput | Table;
 
   // Set by fit():
   private thetaHat!: Float64Array;
@@ -638,6 +640,8 @@ export class LinearMixedModel {
       optimizer_message: this.optMessage,
       conv_messages: [...this.convMessages],
       warnings: this.warnings,
+      satterthwaite: satterthwaite(this),
+      anova_type3: anovaType3(this),
       engine: this.engine,
       time_s: this.timeS,
     };

@@ -72,6 +72,10 @@ export interface FitJSON {
   conv_messages: string[];
   /** everything the user must know: conv_messages plus rank-deficiency and missing-value notes (extension) */
   warnings: string[];
+  /** lmerTest's Satterthwaite t tests per fixed effect: df, t, p keyed by column name */
+  satterthwaite: { df: Record<string, number>; t: Record<string, number>; p: Record<string, number> };
+  /** lmerTest's type III F tests with Satterthwaite denominator df */
+  anova_type3: { term: string; NumDF: number; DenDF: number; F: number; p: number }[];
   /** which engine build ran the fit: "wasm-simd" | "wasm-scalar" | "ts" (extension) */
   engine: string;
   /** wall time of the fit in seconds (extension) */
