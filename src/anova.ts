@@ -4,7 +4,7 @@
 // layout of the table (print.anova → printCoefmat). No Node-only APIs: this runs in browsers too.
 
 import { pchisqUpper } from "./distributions.js";
-import { formatNum, formatNumber, printStringMatrix, R_WIDTH, roundR, zapsmall } from "./format.js";
+import { formatNum, formatPval, formatSignifStars, printStringMatrix, R_WIDTH, roundR, signifLegend, zapsmall } from "./format.js";
 import { LinearMixedModel } from "./linearmixedmodel.js";
 
 export interface AnovaOptions {
@@ -186,46 +186,9 @@ function checkNested(models: LinearMixedModel[], names: string[], i: number, j: 
 // Printing: R's print.anova (digits = 5) → printCoefmat(cs.ind = NULL, zap.ind = npar..deviance,
 // tst.ind = Chisq, na.print = "", P.values with significance stars)
 
-const EPS = 2.220446049250313e-16; // .Machine$double.eps
-const LEGEND = "Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1";
-
-/** R's format.pval(pv, digits, eps = .Machine$double.eps) of non-missing p-values. */
-export function formatPval(pv: number[], digits: number, eps = EPS): string[] {
-  const r: string[] = pv.map(() => "");
-  const is0 = pv.map((p) => p < eps);
-  const rest = pv.map((_, i) => i).filter((i) => !is0[i]);
-  let rr: string[] = [];
-  if (rest.length) {
-    const expo = (p: number) => Math.floor(Math.log10(p > 0 ? p : 1e-50));
-    const fixp = rest.filter((i) => expo(pv[i]) >= -3 || (expo(pv[i]) === -4 && digits > 1));
-    const sci = rest.filter((i) => !fixp.includes(i));
-    // each group is format()ted on its own (a common layout within the group)
-    for (const group of [fixp, sci]) {
-      if (!group.length) continue;
-      const f = formatNum(group.map((i) => pv[i]), { digits });
-      group.forEach((i, k) => (r[i] = f[k]));
-    }
-    rr = rest.map((i) => r[i]);
-  }
-  if (is0.some(Boolean)) {
-    let d = Math.max(1, digits - 2);
-    let sep: string;
-    if (rr.length) {
-      const nc = Math.max(...rr.map((s) => s.length));
-      if (d > 1 && d + 6 > nc) d = Math.max(1, nc - 7);
-      sep = d === 1 && nc <= 6 ? "" : " ";
-    } else sep = d === 1 ? "" : " ";
-    const s = "<" + sep + formatNumber(eps, d);
-    is0.forEach((z, i) => z && (r[i] = s));
-  }
-  return r;
-}
-
-/** R's symnum() of p-values with the significance cut points (NA → ""). */
-function stars(p: number | null): string {
-  if (p === null || Number.isNaN(p)) return "";
-  return p <= 0.001 ? "***" : p <= 0.01 ? "**" : p <= 0.05 ? "*" : p <= 0.1 ? "." : " ";
-}
+// format.pval, the stars and their legend are format.ts's (shared with the summary's coefficient table);
+// formatPval is re-exported here for code that imported it from this module.
+export { formatPval };
 
 /**
  * The table as R prints it (print.anova): the heading (`Data:`, `Models:`, one `label: formula` line per
@@ -300,13 +263,11 @@ export function formatAnova(table: AnovaTable, opts: { digits?: number; signifSt
   cells.push(pCells);
   const names = [...colNames];
   if (showStars) {
-    const s = p.map(stars);
-    const w = Math.max(...s.map((x) => x.length));
-    cells.push(s.map((x) => x.padEnd(w)));
+    cells.push(formatSignifStars(p));
     names.push("");
   }
   const rows = Array.from({ length: nr }, (_, i) => cells.map((c) => c[i]));
   out += printStringMatrix(rows, labels, names, { right: true, width });
-  if (showStars) out += "---\n" + LEGEND + "\n";
+  if (showStars) out += signifLegend();
   return out;
 }

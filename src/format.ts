@@ -589,27 +589,153 @@ export function printStringMatrix(
   return out;
 }
 
+/** Bytes of the UTF-8 encoding of s (what R's cat() counts with strlen for its fill width). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  return n;
+}
+
 /**
- * R's cat(..., fill = TRUE) of character items: items separated by " ", a line break before an
- * item that would pass `width`, a final newline.
+ * R's cat(..., sep = sep, fill = width) of character items: items separated by `sep`, a line break
+ * (after the separator) before an item that would pass `width` (R counts bytes, as strlen), a final
+ * newline.
  */
-export function catFill(items: ReadonlyArray<string>, width = R_WIDTH): string {
+export function catFill(items: ReadonlyArray<string>, width = R_WIDTH, sep = " "): string {
   let out = "";
   let cur = 0;
-  const sepw = 1;
+  const sepw = utf8Length(sep);
   items.forEach((p, i) => {
+    const w = utf8Length(p);
     if (i > 0) {
-      out += " ";
-      if (cur + p.length + sepw > width) {
+      out += sep;
+      if (cur + w + sepw > width) {
         out += "\n";
         cur = 0;
       }
     }
     out += p;
-    cur += p.length + sepw;
+    cur += w + sepw;
   });
   if (cur > 0) out += "\n";
   return out;
+}
+
+/**
+ * R's strwrap(x, width, indent, exdent, prefix) of one paragraph (no blank lines inside): words split
+ * at blanks, lines of fewer than `width` characters; the empty word after a sentence end ("." "?"
+ * "!") of a double space is kept, others are dropped.
+ */
+export function strwrap(x: string, width = 0.9 * R_WIDTH, opts: { indent?: number; exdent?: number; prefix?: string } = {}): string[] {
+  const indent = opts.indent ?? 0;
+  const exdent = opts.exdent ?? 0;
+  const prefix = opts.prefix ?? "";
+  let words = x.split(/[ \t\n]/);
+  const sentenceEnd = (w: string | undefined) => w !== undefined && /[.?!][)"']?$/.test(w);
+  words = words.filter((w, i) => w.length > 0 || sentenceEnd(words[i - 1]));
+  if (words.length === 0) return [prefix];
+  const nc = words.map((w) => [...w].length);
+  const lower = [0];
+  const upper: number[] = [];
+  let lens: number[] = [];
+  {
+    let acc = 0;
+    for (const n of nc) lens.push((acc += n + 1));
+  }
+  let current = -1;
+  let maxLength = width - prefix.length - indent;
+  let first = true;
+  while (lens.length) {
+    let k = Math.max(lens.filter((l) => l <= maxLength).length, 1);
+    if (first) {
+      first = false;
+      maxLength = width - prefix.length - exdent;
+    }
+    current += k;
+    upper.push(nc[current] === 0 ? current - 1 : current);
+    if (lens.length > k) {
+      if (nc[current + 1] === 0) {
+        current++;
+        k++;
+      }
+      lower.push(current + 1);
+    }
+    if (lens.length > k) {
+      const base = lens[k - 1];
+      lens = lens.slice(k).map((l) => l - base);
+    } else lens = [];
+  }
+  return upper.map(
+    (u, b) => prefix + " ".repeat(b === 0 ? indent : exdent) + words.slice(lower[b], u + 1).join(" "),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// p-values and significance stars: format.pval(), symnum() with printCoefmat's cut points, and
+// printCoefmat's legend (used by printCoefmat below and by anova.ts)
+
+/** R's .Machine$double.eps. */
+export const DOUBLE_EPS = 2.220446049250313e-16;
+
+/** The legend of R's significance stars (attr(symnum(...), "legend")). */
+export const SIGNIF_LEGEND = "0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1";
+
+/** R's format.pval(pv, digits, eps = .Machine$double.eps) of non-missing p-values. */
+export function formatPval(pv: number[], digits: number, eps = DOUBLE_EPS): string[] {
+  const r: string[] = pv.map(() => "");
+  const is0 = pv.map((p) => p < eps);
+  const rest = pv.map((_, i) => i).filter((i) => !is0[i]);
+  let rr: string[] = [];
+  if (rest.length) {
+    const expo = (p: number) => Math.floor(Math.log10(p > 0 ? p : 1e-50));
+    const fixp = rest.filter((i) => expo(pv[i]) >= -3 || (expo(pv[i]) === -4 && digits > 1));
+    const sci = rest.filter((i) => !fixp.includes(i));
+    // each group is format()ted on its own (a common layout within the group)
+    for (const group of [fixp, sci]) {
+      if (!group.length) continue;
+      const f = formatNum(group.map((i) => pv[i]), { digits });
+      group.forEach((i, k) => (r[i] = f[k]));
+    }
+    rr = rest.map((i) => r[i]);
+  }
+  if (is0.some(Boolean)) {
+    let d = Math.max(1, digits - 2);
+    let sep: string;
+    if (rr.length) {
+      const nc = Math.max(...rr.map((s) => s.length));
+      if (d > 1 && d + 6 > nc) d = Math.max(1, nc - 7);
+      sep = d === 1 && nc <= 6 ? "" : " ";
+    } else sep = d === 1 ? "" : " ";
+    const s = "<" + sep + formatNumber(eps, d);
+    is0.forEach((z, i) => z && (r[i] = s));
+  }
+  return r;
+}
+
+/** R's symnum() of one p-value with the cut points 0, .001, .01, .05, .1, 1 (NA → "", as na = FALSE). */
+export function signifStars(p: number | null | undefined): string {
+  if (p === null || p === undefined || Number.isNaN(p)) return "";
+  return p <= 0.001 ? "***" : p <= 0.01 ? "**" : p <= 0.05 ? "*" : p <= 0.1 ? "." : " ";
+}
+
+/** format(symnum(pv, ...)): the stars column, left-justified to a common width. */
+export function formatSignifStars(pv: ReadonlyArray<number | null>): string[] {
+  const s = pv.map(signifStars);
+  const w = Math.max(0, ...s.map((x) => x.length));
+  return s.map((x) => x.padEnd(w));
+}
+
+/**
+ * What printCoefmat prints under a table with stars: "---" and the "Signif. codes:" legend, wrapped
+ * as R does when the legend is wider than `width`.
+ */
+export function signifLegend(width = R_WIDTH): string {
+  const sleg = width < SIGNIF_LEGEND.length ? strwrap(SIGNIF_LEGEND, width - 2, { prefix: "  " }) : [SIGNIF_LEGEND];
+  const extra = Math.max(...sleg.map((s) => utf8Length(s) - [...s].length));
+  return catFill(["---\nSignif. codes:  ", ...sleg], width + 4 + extra, "");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -617,35 +743,71 @@ export function catFill(items: ReadonlyArray<string>, width = R_WIDTH): string {
 
 export interface CoefmatOptions {
   digits?: number;
-  /** columns holding coefficients and standard errors (0-based), default all but the last */
+  /** columns holding coefficients and standard errors (0-based), default all before the test statistic */
   csInd?: number[];
-  /** columns holding test statistics (0-based), default the last */
+  /** columns holding test statistics (0-based), default the last one before the p-values */
   tstInd?: number[];
   /** digits for the test statistics, default max(1, min(5, digits - 1)) */
   digTst?: number;
   width?: number;
+  /**
+   * the last column holds p-values; default (printCoefmat only) as R: at least 4 columns and the last
+   * column's name starts with "Pr(" or "p-v"; formatCoefmat, which has no column names, defaults to false
+   */
+  hasPvalue?: boolean;
+  /** show the p-values (R's P.values, default hasPvalue); false drops the p-value column */
+  pValues?: boolean;
+  /** significance stars after the p-values when some p < 0.1 (getOption("show.signif.stars"), default true) */
+  signifStars?: boolean;
+  /** the "Signif. codes" legend under the table, default signifStars */
+  signifLegend?: boolean;
+  /** p-values below this print as "< eps" (R's eps.Pvalue, default .Machine$double.eps) */
+  epsPvalue?: number;
+  /** what missing values print as (R's na.print, default "NA") */
+  naPrint?: string;
 }
 
-/**
- * R's printCoefmat() for a table without p-values (estimates, standard errors, test
- * statistics): returns the formatted cells and the printed text.
- */
-export function formatCoefmat(
-  x: ReadonlyArray<ReadonlyArray<number | null>>,
-  opts: CoefmatOptions = {},
-): string[][] {
+interface CoefmatCells {
+  cells: string[][];
+  colNames: string[] | null;
+  /** a stars column was added (and the legend is due, unless signifLegend = false) */
+  stars: boolean;
+}
+
+function coefmatCells(
+  x0: ReadonlyArray<ReadonlyArray<number | null>>,
+  colNames0: ReadonlyArray<string> | null,
+  opts: CoefmatOptions,
+): CoefmatCells {
   const digits = opts.digits ?? 5;
-  const nr = x.length;
-  const nc = nr > 0 ? x[0].length : 0;
-  const csInd = opts.csInd ?? Array.from({ length: Math.max(0, nc - 1) }, (_, j) => j);
-  const tstInd = opts.tstInd ?? (nc > 0 ? [nc - 1] : []);
+  const nr = x0.length;
+  let nc = nr > 0 ? x0[0].length : colNames0 ? colNames0.length : 0;
+  let hasP =
+    opts.hasPvalue ??
+    (colNames0 !== null && nc >= 4 && colNames0.length === nc && /^(Pr\(|p-v)/.test(colNames0[nc - 1]));
+  const pValues = opts.pValues ?? hasP;
+  if (pValues && !hasP) throw new Error("printCoefmat: pValues is true, but hasPvalue is not");
+  let x = x0;
+  let colNames = colNames0 ? [...colNames0] : null;
+  if (hasP && !pValues) {
+    // p-values there but not wanted
+    x = x0.map((row) => row.slice(0, nc - 1));
+    colNames = colNames ? colNames.slice(0, nc - 1) : null;
+    nc--;
+    hasP = false;
+  }
+  const pCol = hasP ? nc - 1 : -1;
+  const k = nc - (hasP ? 1 : 0) - (opts.tstInd ? opts.tstInd.length : 1);
+  const csInd = opts.csInd ?? Array.from({ length: Math.max(0, k) }, (_, j) => j);
+  const tstInd = opts.tstInd ?? (k >= 0 && k < nc ? [k] : []);
   const digTst = opts.digTst ?? Math.max(1, Math.min(5, digits - 1));
+  const naPrint = opts.naPrint ?? "NA";
   const Cf: string[][] = Array.from({ length: nr }, () => Array.from({ length: nc }, () => ""));
   const isNA = (v: number | null) => v === null || Number.isNaN(v);
   const put = (cols: number[], vals: string[]) => {
     // vals in column-major order over cols
-    let k = 0;
-    for (const j of cols) for (let i = 0; i < nr; i++) Cf[i][j] = vals[k++];
+    let i = 0;
+    for (const j of cols) for (let r = 0; r < nr; r++) Cf[r][j] = vals[i++];
   };
   if (csInd.length) {
     const cs: (number | null)[] = [];
@@ -666,14 +828,13 @@ export function formatCoefmat(
     put(tstInd, formatNum(ts.map((v) => (v === null ? null : roundR(v, digTst))), { digits }));
   }
   for (let j = 0; j < nc; j++) {
-    if (csInd.includes(j) || tstInd.includes(j)) continue;
-    const col = x.map((row) => row[j]);
-    put([j], formatNum(col, { digits }));
+    if (csInd.includes(j) || tstInd.includes(j) || j === pCol) continue;
+    put([j], formatNum(x.map((row) => row[j]), { digits }));
   }
   // cells that show 0 while the value is not 0 (or vice versa) are reformatted with digits - 1
   const fix: [number, number][] = [];
   for (let j = 0; j < nc; j++) {
-    if (tstInd.includes(j)) continue;
+    if (tstInd.includes(j) || j === pCol) continue;
     for (let i = 0; i < nr; i++) {
       const v = x[i][j];
       if (isNA(v)) continue;
@@ -693,18 +854,53 @@ export function formatCoefmat(
   for (let i = 0; i < nr; i++)
     for (let j = 0; j < nc; j++) {
       const v = x[i][j];
-      if (v === null) Cf[i][j] = "NA";
+      if (v === null) Cf[i][j] = naPrint;
       else if (Number.isNaN(v)) Cf[i][j] = "NaN";
     }
-  return Cf;
+  let stars = false;
+  if (pValues) {
+    const pv = x.map((row) => row[pCol]);
+    const okP = pv.map((v) => !isNA(v));
+    if (okP.some(Boolean)) {
+      const idx = pv.map((_, i) => i).filter((i) => okP[i]);
+      const f = formatPval(idx.map((i) => pv[i]!), digTst, opts.epsPvalue ?? DOUBLE_EPS);
+      idx.forEach((i, k) => (Cf[i][pCol] = f[k]));
+      stars = (opts.signifStars ?? true) && idx.some((i) => pv[i]! < 0.1);
+      if (stars) {
+        const s = formatSignifStars(pv);
+        Cf.forEach((row, i) => row.push(s[i]));
+        if (colNames) colNames.push("");
+      }
+    }
+  }
+  return { cells: Cf, colNames, stars };
 }
 
-/** R's printCoefmat(x, digits) output for a table without p-values. */
+/**
+ * The cells of R's printCoefmat(x, digits, ...): coefficients and standard errors rounded to a common
+ * number of decimals, test statistics to digTst decimals, other columns format()ted; with hasPvalue the
+ * last column as format.pval() and, when some p < 0.1 and signifStars is not false, a stars column.
+ */
+export function formatCoefmat(
+  x: ReadonlyArray<ReadonlyArray<number | null>>,
+  opts: CoefmatOptions = {},
+): string[][] {
+  return coefmatCells(x, null, opts).cells;
+}
+
+/**
+ * R's printCoefmat(x, digits, signif.stars, ...) output: the table (right-justified, in column blocks of
+ * `width`), then "---" and the significance legend when stars are shown. A last column named "Pr(..."
+ * or "p-v..." (with at least 4 columns) holds p-values, as R decides has.Pvalue.
+ */
 export function printCoefmat(
   x: ReadonlyArray<ReadonlyArray<number | null>>,
   rowNames: ReadonlyArray<string>,
   colNames: ReadonlyArray<string>,
   opts: CoefmatOptions = {},
 ): string {
-  return printStringMatrix(formatCoefmat(x, opts), rowNames, colNames, { right: true, width: opts.width });
+  const r = coefmatCells(x, colNames, opts);
+  let out = printStringMatrix(r.cells, rowNames, r.colNames ?? colNames, { right: true, width: opts.width });
+  if (r.stars && (opts.signifLegend ?? true)) out += signifLegend(opts.width);
+  return out;
 }

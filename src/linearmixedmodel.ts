@@ -647,9 +647,12 @@ export class LinearMixedModel {
     };
   }
 
-  /** The printed summary, in the layout of lme4's summary(lmer(...)). */
-  summary(opts: { dataName?: string; correlation?: boolean } = {}): string {
-    return formatSummary(this.toJSON(), { dataName: opts.dataName ?? this.options.dataName, correlation: opts.correlation });
+  /**
+   * The printed summary: lmerTest's summary(lmer(...)) layout, with Satterthwaite df and p-values, or
+   * with ddf "none" lme4's own.
+   */
+  summary(opts: { dataName?: string; correlation?: boolean; ddf?: "Satterthwaite" | "none" } = {}): string {
+    return formatSummary(this.toJSON(), { dataName: opts.dataName ?? this.options.dataName, correlation: opts.correlation, ddf: opts.ddf });
   }
 }
 

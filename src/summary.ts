@@ -1,7 +1,9 @@
 // The printed summary of a linear mixed model fit in the layout of lme4's
 // print(summary(fit)) (lme4 1.1-31, R 4.2): print.summary.merMod and its helpers
 // .prt.methTit, .prt.call, .prt.aictab, .prt.resids, .prt.VC/formatVC, .prt.grps,
-// printCoefmat, the fixed-effects correlation and .prt.warn.
+// printCoefmat, the fixed-effects correlation and .prt.warn; and lmerTest 3.1-3's
+// summary(fit) (summary.lmerModLmerTest: the same print method with lmerTest's title and class and
+// the coefficient table Estimate, Std. Error, df, t value, Pr(>|t|) with Satterthwaite's df).
 
 import type { FitJSON, VarCorrTerm } from "./results-types.js";
 import {
@@ -13,7 +15,9 @@ import {
   printNamedNumbers,
   printNamedStrings,
   printStringMatrix,
+  R_WIDTH,
   roundR,
+  strwrap,
   zapsmall,
 } from "./format.js";
 
@@ -24,6 +28,14 @@ export interface SummaryOptions {
   digits?: number;
   /** show the correlation of the fixed effects: default when p <= 12 (lme4.summary.cor.max) */
   correlation?: boolean;
+  /**
+   * "Satterthwaite": lmerTest's summary (its title and the columns Estimate, Std. Error, df, t value,
+   * Pr(>|t|) from fit.satterthwaite), the default when the fit has `satterthwaite`; "none": lme4's
+   * summary (Estimate, Std. Error, t value), the default otherwise.
+   */
+  ddf?: "Satterthwaite" | "none";
+  /** significance stars and their legend after the p-values (R's options(show.signif.stars)); default true */
+  signifStars?: boolean;
 }
 
 /** lme4's getOption("lme4.summary.cor.max"). */
@@ -33,16 +45,28 @@ const RANK_DEFICIENT = /^fixed-effect model matrix is rank deficient/;
 
 /**
  * The text lme4 prints for print(summary(fit)) of a linear mixed model, line for line
- * (every line ends with "\n"). The "Correlation matrix not shown" note, which lme4 sends as a
+ * (every line ends with "\n"), or, with ddf = "Satterthwaite", what lmerTest prints for
+ * print(summary(fit)) of its fit. The "Correlation matrix not shown" note, which lme4 sends as a
  * message, is included where it appears on the console.
  */
 export function formatSummary(fit: FitJSON, opts: SummaryOptions = {}): string {
   const digits = opts.digits ?? 4;
+  const ddf = opts.ddf ?? (fit.satterthwaite ? "Satterthwaite" : "none");
+  if (ddf !== "Satterthwaite" && ddf !== "none") {
+    throw new Error(`formatSummary: ddf must be "Satterthwaite" or "none" (got ${JSON.stringify(ddf)})`);
+  }
+  const satt = ddf === "Satterthwaite" ? fit.satterthwaite : null;
+  if (ddf === "Satterthwaite" && !satt) {
+    throw new Error(
+      'formatSummary: ddf = "Satterthwaite" needs the fit\'s Satterthwaite t tests (fit.satterthwaite); use ddf = "none" for lme4\'s summary',
+    );
+  }
   let out = "";
 
-  // .prt.methTit
+  // .prt.methTit (lmerTest: summ$methTitle <- paste0(methTitle, ". t-tests use Satterthwaite's method"),
+  // summ$objClass <- class(object))
   const title = `Linear mixed model fit by ${fit.REML ? "REML" : "maximum likelihood "}`;
-  out += `${title} ['lmerMod']\n`;
+  out += satt ? methTitle(`${title}. t-tests use Satterthwaite's method`, "lmerModLmerTest") : methTitle(title, "lmerMod");
 
   // .prt.call
   out += catFill(["Formula:", ...deparseFormula(fit.formula)]);
@@ -84,12 +108,32 @@ export function formatSummary(fit: FitJSON, opts: SummaryOptions = {}): string {
   const p = names.length;
   if (p > 0) {
     out += "\nFixed effects:\n";
-    const rows = names.map((nm, i) => {
-      const est = fit.fixef[nm];
-      const se = fit.se?.[nm] ?? Math.sqrt(fit.vcov[i][i]);
-      return [est, se, est / se];
-    });
-    out += printCoefmat(rows, names, ["Estimate", "Std. Error", "t value"], { digits });
+    const se = (nm: string, i: number) => fit.se?.[nm] ?? Math.sqrt(fit.vcov[i][i]);
+    if (satt) {
+      // lmerTest's get_coefmat: contest1D of each unit vector → Estimate, Std. Error, df, t value, Pr(>|t|)
+      // keyed by fixed-effect name; a plain array (in fixef order) is read by position, as the reference
+      // JSON has it when there is one coefficient; a missing value prints as NA
+      const pick = (rec: Record<string, number> | number[] | undefined, nm: string, i: number): number | null => {
+        const v = Array.isArray(rec) ? rec[i] : rec?.[nm];
+        return typeof v === "number" ? v : null;
+      };
+      const rows = names.map((nm, i) => {
+        const est = fit.fixef[nm];
+        const s = se(nm, i);
+        return [est, s, pick(satt.df, nm, i), pick(satt.t, nm, i) ?? est / s, pick(satt.p, nm, i)];
+      });
+      out += printCoefmat(rows, names, ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"], {
+        digits,
+        signifStars: opts.signifStars ?? true,
+      });
+    } else {
+      const rows = names.map((nm, i) => {
+        const est = fit.fixef[nm];
+        const s = se(nm, i);
+        return [est, s, est / s];
+      });
+      out += printCoefmat(rows, names, ["Estimate", "Std. Error", "t value"], { digits });
+    }
 
     let correlation = opts.correlation;
     if (correlation === undefined) {
@@ -120,6 +164,18 @@ export function formatSummary(fit: FitJSON, opts: SummaryOptions = {}): string {
     out += [`optimizer (${fit.optimizer}) convergence code: ${code} (${status})`, ...optWarnings, ...msgs].join("\n") + "\n\n";
   }
   return out;
+}
+
+/**
+ * lme4's .prt.methTit(mtit, class): "TITLE ['CLASS']" on one line when it fits in the width, else the
+ * title strwrap()ped to width - 2 (continuation lines indented by 2) and cat(mtit, " [", class, "]",
+ * sep = "", fill = TRUE), which is how lmerTest's long title prints at width 80.
+ */
+function methTitle(mtit: string, cls: string, width = R_WIDTH): string {
+  if (mtit.length + 5 + cls.length > width) {
+    return catFill([...strwrap(mtit, width - 2, { exdent: 2 }), " [", cls, "]"], width, "");
+  }
+  return `${mtit} ['${cls}']\n`;
 }
 
 function fitMessages(fit: FitJSON): string[] {

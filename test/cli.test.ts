@@ -40,10 +40,11 @@ describe("lmm fit", () => {
     expect(Math.abs(got.fixef["(Intercept)"] - ref.fixef["(Intercept)"]) / ref.fixef["(Intercept)"]).toBeLessThan(1e-4);
   });
 
-  it("--ml fits maximum likelihood and prints lme4's summary", async () => {
+  it("--ml fits maximum likelihood and prints the lmerTest summary", async () => {
     const r = await run(["fit", data("sleepstudy.csv"), "--formula", "Reaction ~ Days + (Days | Subject)", "--ml", "--levels", data("sleepstudy.levels.json")]);
     expect(r.code).toBe(0);
-    expect(r.out).toContain("Linear mixed model fit by maximum likelihood  ['lmerMod']");
+    expect(r.out).toContain("Linear mixed model fit by maximum likelihood . t-tests use Satterthwaite's\n  method [lmerModLmerTest]");
+    expect(r.out).toMatch(/Days +10\.467 +1\.519 +18\.000 +6\.889 +3\.\d+e-06 \*\*\*/);
     expect(r.out).toMatch(/ 1763\.9 +1783\.1 +-876\.0 +1751\.9 +174/);
     expect(r.out).toContain("Number of obs: 180, groups:  Subject, 18");
   });

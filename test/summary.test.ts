@@ -1,8 +1,10 @@
-// formatSummary() against lme4 1.1-31 / R 4.2.2: every expected text below is what
+// formatSummary() against lme4 1.1-31 / lmerTest 3.1-3 / R 4.2.2: every expected text below is what
 // print(summary(fit)) printed in R (`x <- summary(fit); x`, data sets from lme4 / nlme, the
 // same fits as test/fixtures/reference/fits), pasted as literals so the tests need no R.
 // The fixtures lack the extension fields of FitJSON; the tests add them (scaled residual
-// quantiles from R's residuals(fit, "pearson", scaled = TRUE)).
+// quantiles from R's residuals(fit, "pearson", scaled = TRUE)). The lme4 layout is tested on the
+// fixtures without their `satterthwaite` field (an lme4 fit, class lmerMod, has none); lmerTest's
+// layout (lmerTest::lmer, class lmerModLmerTest) with it, further below.
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -10,12 +12,17 @@ import type { FitJSON } from "../src/results-types.js";
 import { formatSummary } from "../src/summary.js";
 import {
   abbreviate,
+  catFill,
   formatC,
+  formatPval,
+  formatSignifStars,
   formatNum,
   formatNumber,
   printCoefmat,
   roundR,
+  signifLegend,
   signifR,
+  strwrap,
   zapsmall,
 } from "../src/format.js";
 
@@ -36,8 +43,10 @@ function withExtensions(raw: Record<string, unknown>, q: Quantiles): FitJSON {
   };
 }
 
+/** A reference fit as lme4 has it (no lmerTest `satterthwaite`): formatSummary prints lme4's layout. */
 function loadFit(id: string, q: Quantiles): FitJSON {
-  return withExtensions(JSON.parse(fs.readFileSync(path.join(FITS, `${id}.json`), "utf8")), q);
+  const { satterthwaite: _, ...raw } = JSON.parse(fs.readFileSync(path.join(FITS, `${id}.json`), "utf8"));
+  return withExtensions(raw, q);
 }
 
 const text = (lines: string[]) => lines.join("\n") + "\n";
@@ -814,6 +823,365 @@ describe("formatSummary: long formula, 3 x 3 correlations, convergence messages"
   });
 });
 
+// ---------------------------------------------------------------------------------------------
+// lmerTest 3.1-3: print(summary(lmerTest::lmer(...))) in R 4.2.2 at width 80, the data read from the
+// fixture CSVs with their *.levels.json (the R script: read.csv, factor(levels = ...), then
+// `x <- summary(lmer(FORMULA, data = NAME)); x`). The fits are the reference JSONs *with* their
+// `satterthwaite` (lmerTest's df, t, p), so formatSummary defaults to ddf = "Satterthwaite".
+// lmerTest's title is longer than lme4's, so .prt.methTit wraps it (the class goes without quotes).
+
+const FIT_DIRS = {
+  reference: FITS,
+  extra: path.join(import.meta.dirname, "fixtures", "extra", "fits"),
+};
+
+/** A reference fit as lmerTest has it: with `satterthwaite` (a 1-coefficient fit's arrays keyed by name). */
+function loadLmerTestFit(dir: keyof typeof FIT_DIRS, id: string, q: Quantiles): FitJSON {
+  const raw = JSON.parse(fs.readFileSync(path.join(FIT_DIRS[dir], `${id}.json`), "utf8"));
+  const names = Object.keys(raw.fixef);
+  const keyed = (v: Record<string, number> | number[]) =>
+    Array.isArray(v) ? Object.fromEntries(names.map((nm, i) => [nm, v[i]])) : v;
+  const s = raw.satterthwaite;
+  raw.satterthwaite = { df: keyed(s.df), t: keyed(s.t), p: keyed(s.p) };
+  return withExtensions(raw, q);
+}
+
+const LMERTEST: Record<string, { dir: keyof typeof FIT_DIRS; data: string; q: Quantiles; text: string[] }> = {
+  "sleepstudy-slope-reml": {
+    dir: "reference",
+    data: "sleepstudy",
+    q: [-3.9535673453670297, -0.46339768312706581, 0.023117664779438673, 0.46340207815026713, 5.1792603734114504],
+    text: [
+      "Linear mixed model fit by REML. t-tests use Satterthwaite's method [",
+      "lmerModLmerTest]",
+      "Formula: Reaction ~ Days + (Days | Subject)",
+      "   Data: sleepstudy",
+      "",
+      "REML criterion at convergence: 1743.6",
+      "",
+      "Scaled residuals: ",
+      "    Min      1Q  Median      3Q     Max ",
+      "-3.9536 -0.4634  0.0231  0.4634  5.1793 ",
+      "",
+      "Random effects:",
+      " Groups   Name        Variance Std.Dev. Corr",
+      " Subject  (Intercept) 612.10   24.741       ",
+      "          Days         35.07    5.922   0.07",
+      " Residual             654.94   25.592       ",
+      "Number of obs: 180, groups:  Subject, 18",
+      "",
+      "Fixed effects:",
+      "            Estimate Std. Error      df t value Pr(>|t|)    ",
+      "(Intercept)  251.405      6.825  17.000  36.838  < 2e-16 ***",
+      "Days          10.467      1.546  17.000   6.771 3.26e-06 ***",
+      "---",
+      "Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1",
+      "",
+      "Correlation of Fixed Effects:",
+      "     (Intr)",
+      "Days -0.138",
+    ],
+  },
+  "sleepstudy-slope-ml": {
+    dir: "reference",
+    data: "sleepstudy",
+    q: [-3.9415524167215854, -0.46558937562800795, 0.028944755265825697, 0.463614465396744, 5.1793234291929489],
+    text: [
+      "Linear mixed model fit by maximum likelihood . t-tests use Satterthwaite's",
+      "  method [lmerModLmerTest]",
+      "Formula: Reaction ~ Days + (Days | Subject)",
+      "   Data: sleepstudy",
+      "",
+      "     AIC      BIC   logLik deviance df.resid ",
+      "  1763.9   1783.1   -876.0   1751.9      174 ",
+      "",
+      "Scaled residuals: ",
+      "    Min      1Q  Median      3Q     Max ",
+      "-3.9416 -0.4656  0.0289  0.4636  5.1793 ",
+      "",
+      "Random effects:",
+      " Groups   Name        Variance Std.Dev. Corr",
+      " Subject  (Intercept) 565.48   23.780       ",
+      "          Days         32.68    5.717   0.08",
+      " Residual             654.95   25.592       ",
+      "Number of obs: 180, groups:  Subject, 18",
+      "",
+      "Fixed effects:",
+      "            Estimate Std. Error      df t value Pr(>|t|)    ",
+      "(Intercept)  251.405      6.632  18.001  37.907  < 2e-16 ***",
+      "Days          10.467      1.502  18.000   6.968 1.65e-06 ***",
+      "---",
+      "Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1",
+      "",
+      "Correlation of Fixed Effects:",
+      "     (Intr)",
+      "Days -0.138",
+    ],
+  },
+  "penicillin-reml": {
+    dir: "reference",
+    data: "Penicillin",
+    q: [-2.0792336655118739, -0.67139685102898983, 0.062922163831832897, 0.5837712050655155, 2.9795858052207964],
+    text: [
+      "Linear mixed model fit by REML. t-tests use Satterthwaite's method [",
+      "lmerModLmerTest]",
+      "Formula: diameter ~ 1 + (1 | plate) + (1 | sample)",
+      "   Data: Penicillin",
+      "",
+      "REML criterion at convergence: 330.9",
+      "",
+      "Scaled residuals: ",
+      "     Min       1Q   Median       3Q      Max ",
+      "-2.07923 -0.67140  0.06292  0.58377  2.97959 ",
+      "",
+      "Random effects:",
+      " Groups   Name        Variance Std.Dev.",
+      " plate    (Intercept) 0.7169   0.8467  ",
+      " sample   (Intercept) 3.7311   1.9316  ",
+      " Residual             0.3024   0.5499  ",
+      "Number of obs: 144, groups:  plate, 24; sample, 6",
+      "",
+      "Fixed effects:",
+      "            Estimate Std. Error      df t value Pr(>|t|)    ",
+      "(Intercept)  22.9722     0.8086  5.4866   28.41 3.62e-07 ***",
+      "---",
+      "Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1",
+    ],
+  },
+  "cake-ordered-reml": {
+    dir: "reference",
+    data: "cake",
+    q: [-2.6466070134644322, -0.61081813121636597, -0.052065267505936319, 0.56984837160783519, 2.7537369625340742],
+    text: [
+      "Linear mixed model fit by REML. t-tests use Satterthwaite's method [",
+      "lmerModLmerTest]",
+      "Formula: angle ~ recipe * temperature + (1 | recipe:replicate)",
+      "   Data: cake",
+      "",
+      "REML criterion at convergence: 1638.6",
+      "",
+      "Scaled residuals: ",
+      "     Min       1Q   Median       3Q      Max ",
+      "-2.64661 -0.61082 -0.05207  0.56985  2.75374 ",
+      "",
+      "Random effects:",
+      " Groups           Name        Variance Std.Dev.",
+      " recipe:replicate (Intercept) 41.84    6.468   ",
+      " Residual                     20.47    4.524   ",
+      "Number of obs: 270, groups:  recipe:replicate, 45",
+      "",
+      "Fixed effects:",
+      "                       Estimate Std. Error        df t value Pr(>|t|)    ",
+      "(Intercept)            33.12222    1.73683  42.00000  19.070  < 2e-16 ***",
+      "recipeB                -1.47778    2.45625  42.00000  -0.602  0.55065    ",
+      "recipeC                -1.52222    2.45625  42.00000  -0.620  0.53878    ",
+      "temperature.L           6.43033    1.16822 210.00000   5.504 1.07e-07 ***",
+      "temperature.Q          -0.71285    1.16822 210.00000  -0.610  0.54239    ",
+      "temperature.C          -2.32551    1.16822 210.00000  -1.991  0.04782 *  ",
+      "temperature^4          -3.35128    1.16822 210.00000  -2.869  0.00454 ** ",
+      "temperature^5          -0.15119    1.16822 210.00000  -0.129  0.89715    ",
+      "recipeB:temperature.L   0.45419    1.65211 210.00000   0.275  0.78365    ",
+      "recipeC:temperature.L   0.08765    1.65211 210.00000   0.053  0.95774    ",
+      "recipeB:temperature.Q  -0.23277    1.65211 210.00000  -0.141  0.88809    ",
+      "recipeC:temperature.Q   1.21475    1.65211 210.00000   0.735  0.46299    ",
+      "recipeB:temperature.C   2.69322    1.65211 210.00000   1.630  0.10456    ",
+      "recipeC:temperature.C   2.63856    1.65211 210.00000   1.597  0.11175    ",
+      "recipeB:temperature^4   3.02372    1.65211 210.00000   1.830  0.06863 .  ",
+      "recipeC:temperature^4   3.13711    1.65211 210.00000   1.899  0.05895 .  ",
+      "recipeB:temperature^5  -0.66354    1.65211 210.00000  -0.402  0.68836    ",
+      "recipeC:temperature^5  -1.62525    1.65211 210.00000  -0.984  0.32637    ",
+      "---",
+      "Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1",
+      "",
+      "Correlation matrix not shown by default, as p = 18 > 12.",
+      "Use print(x, correlation=TRUE)  or",
+      "    vcov(x)        if you need it",
+      "",
+    ],
+  },
+  "orthodont-reml": {
+    dir: "reference",
+    data: "Orthodont",
+    q: [-3.1693507122981663, -0.38620860331492524, 0.0069549981941994495, 0.44543565019245246, 3.8490434967736333],
+    text: [
+      "Linear mixed model fit by REML. t-tests use Satterthwaite's method [",
+      "lmerModLmerTest]",
+      "Formula: distance ~ age * Sex + (age | Subject)",
+      "   Data: Orthodont",
+      "",
+      "REML criterion at convergence: 432.6",
+      "",
+      "Scaled residuals: ",
+      "    Min      1Q  Median      3Q     Max ",
+      "-3.1694 -0.3862  0.0070  0.4454  3.8490 ",
+      "",
+      "Random effects:",
+      " Groups   Name        Variance Std.Dev. Corr ",
+      " Subject  (Intercept) 5.77449  2.4030        ",
+      "          age         0.03245  0.1801   -0.67",
+      " Residual             1.71663  1.3102        ",
+      "Number of obs: 108, groups:  Subject, 27",
+      "",
+      "Fixed effects:",
+      "              Estimate Std. Error       df t value Pr(>|t|)    ",
+      "(Intercept)   16.34062    1.01825 25.00779  16.048 1.12e-14 ***",
+      "age            0.78437    0.08598 25.01129   9.123 1.97e-09 ***",
+      "SexFemale      1.03210    1.59529 25.00779   0.647   0.5235    ",
+      "age:SexFemale -0.30483    0.13471 25.01129  -2.263   0.0326 *  ",
+      "---",
+      "Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1",
+      "",
+      "Correlation of Fixed Effects:",
+      "            (Intr) age    SexFml",
+      "age         -0.880              ",
+      "SexFemale   -0.638  0.562       ",
+      "age:SexFeml  0.562 -0.638 -0.880",
+    ],
+  },
+  "dyestuff2-reml": {
+    dir: "reference",
+    data: "Dyestuff2",
+    q: [-1.7648431663169935, -0.7806368318011272, -0.080900307398269311, 0.66889429144263945, 2.0907050831427543],
+    text: [
+      "Linear mixed model fit by REML. t-tests use Satterthwaite's method [",
+      "lmerModLmerTest]",
+      "Formula: Yield ~ 1 + (1 | Batch)",
+      "   Data: Dyestuff2",
+      "",
+      "REML criterion at convergence: 161.8",
+      "",
+      "Scaled residuals: ",
+      "    Min      1Q  Median      3Q     Max ",
+      "-1.7648 -0.7806 -0.0809  0.6689  2.0907 ",
+      "",
+      "Random effects:",
+      " Groups   Name        Variance Std.Dev.",
+      " Batch    (Intercept)  0.00    0.000   ",
+      " Residual             13.81    3.716   ",
+      "Number of obs: 30, groups:  Batch, 6",
+      "",
+      "Fixed effects:",
+      "            Estimate Std. Error      df t value Pr(>|t|)    ",
+      "(Intercept)   5.6656     0.6784 29.0000   8.352 3.32e-09 ***",
+      "---",
+      "Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1",
+      "optimizer (nloptwrap) convergence code: 0 (OK)",
+      "boundary (singular) fit: see help('isSingular')",
+      "",
+    ],
+  },
+  "trial-slope-reml": {
+    dir: "extra",
+    data: "trial",
+    q: [-2.685424224362317, -0.56323210347997643, -0.036352910550549136, 0.59529222978004348, 1.9542818229406529],
+    text: [
+      "Linear mixed model fit by REML. t-tests use Satterthwaite's method [",
+      "lmerModLmerTest]",
+      "Formula: y ~ arm * time + (1 + time | patient)",
+      "   Data: trial",
+      "",
+      "REML criterion at convergence: 1838.1",
+      "",
+      "Scaled residuals: ",
+      "     Min       1Q   Median       3Q      Max ",
+      "-2.68542 -0.56323 -0.03635  0.59529  1.95428 ",
+      "",
+      "Random effects:",
+      " Groups   Name        Variance Std.Dev. Corr",
+      " patient  (Intercept) 14.5089  3.8091       ",
+      "          time         0.9647  0.9822   0.23",
+      " Residual              6.2954  2.5091       ",
+      "Number of obs: 342, groups:  patient, 60",
+      "",
+      "Fixed effects:",
+      "               Estimate Std. Error      df t value Pr(>|t|)    ",
+      "(Intercept)     49.6544     0.7723 58.1029  64.297  < 2e-16 ***",
+      "armactive        3.6669     1.0939 58.4324   3.352 0.001411 ** ",
+      "time            -0.6425     0.2122 58.0583  -3.028 0.003666 ** ",
+      "armactive:time  -1.1687     0.3002 58.3573  -3.893 0.000257 ***",
+      "---",
+      "Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1",
+      "",
+      "Correlation of Fixed Effects:",
+      "            (Intr) armctv time  ",
+      "armactive   -0.706              ",
+      "time        -0.018  0.012       ",
+      "armactiv:tm  0.012 -0.020 -0.707",
+    ],
+  },
+};
+
+describe("formatSummary: lmerTest's summary with Satterthwaite df (the default when the fit has satterthwaite)", () => {
+  for (const [id, e] of Object.entries(LMERTEST)) {
+    it(`${id} matches lmerTest character for character`, () => {
+      const fit = loadLmerTestFit(e.dir, id, e.q);
+      expect(formatSummary(fit, { dataName: e.data })).toBe(text(e.text));
+      expect(formatSummary(fit, { dataName: e.data, ddf: "Satterthwaite" })).toBe(text(e.text));
+    });
+  }
+
+  it("the 1-coefficient reference JSON (arrays instead of named values) reads by position", () => {
+    const e = LMERTEST["penicillin-reml"];
+    const raw = JSON.parse(fs.readFileSync(path.join(FITS, "penicillin-reml.json"), "utf8"));
+    expect(Array.isArray(raw.satterthwaite.p)).toBe(true);
+    expect(formatSummary(withExtensions(raw, e.q), { dataName: e.data })).toBe(text(e.text));
+  });
+
+  it('ddf = "none" prints lme4\'s summary exactly, satterthwaite or not', () => {
+    for (const [id, e] of Object.entries(EXPECTED)) {
+      const raw = JSON.parse(fs.readFileSync(path.join(FITS, `${id}.json`), "utf8"));
+      expect(raw.satterthwaite, id).toBeTruthy();
+      expect(formatSummary(withExtensions(raw, e.q), { dataName: e.data, ddf: "none" }), id).toBe(text(e.text));
+    }
+  });
+
+  it('ddf = "Satterthwaite" without fit.satterthwaite is an error naming the field', () => {
+    const e = EXPECTED["dyestuff-reml"];
+    expect(() => formatSummary(loadFit("dyestuff-reml", e.q), { ddf: "Satterthwaite" })).toThrow(/fit\.satterthwaite/);
+  });
+
+  it("signifStars = false as print(x, signif.stars = FALSE): no stars column, no legend (cake)", () => {
+    const e = LMERTEST["cake-ordered-reml"];
+    const s = formatSummary(loadLmerTestFit("reference", "cake-ordered-reml", e.q), { dataName: "cake", signifStars: false });
+    // R 4.2.2, lmerTest 3.1-3: print(x, signif.stars = FALSE)
+    expect(s).toBe(
+      text([
+        ...e.text.slice(0, e.text.indexOf("Fixed effects:") + 1),
+        "                       Estimate Std. Error        df t value Pr(>|t|)",
+        "(Intercept)            33.12222    1.73683  42.00000  19.070  < 2e-16",
+        "recipeB                -1.47778    2.45625  42.00000  -0.602  0.55065",
+        "recipeC                -1.52222    2.45625  42.00000  -0.620  0.53878",
+        "temperature.L           6.43033    1.16822 210.00000   5.504 1.07e-07",
+        "temperature.Q          -0.71285    1.16822 210.00000  -0.610  0.54239",
+        "temperature.C          -2.32551    1.16822 210.00000  -1.991  0.04782",
+        "temperature^4          -3.35128    1.16822 210.00000  -2.869  0.00454",
+        "temperature^5          -0.15119    1.16822 210.00000  -0.129  0.89715",
+        "recipeB:temperature.L   0.45419    1.65211 210.00000   0.275  0.78365",
+        "recipeC:temperature.L   0.08765    1.65211 210.00000   0.053  0.95774",
+        "recipeB:temperature.Q  -0.23277    1.65211 210.00000  -0.141  0.88809",
+        "recipeC:temperature.Q   1.21475    1.65211 210.00000   0.735  0.46299",
+        "recipeB:temperature.C   2.69322    1.65211 210.00000   1.630  0.10456",
+        "recipeC:temperature.C   2.63856    1.65211 210.00000   1.597  0.11175",
+        "recipeB:temperature^4   3.02372    1.65211 210.00000   1.830  0.06863",
+        "recipeC:temperature^4   3.13711    1.65211 210.00000   1.899  0.05895",
+        "recipeB:temperature^5  -0.66354    1.65211 210.00000  -0.402  0.68836",
+        "recipeC:temperature^5  -1.62525    1.65211 210.00000  -0.984  0.32637",
+        "",
+        "Correlation matrix not shown by default, as p = 18 > 12.",
+        "Use print(x, correlation=TRUE)  or",
+        "    vcov(x)        if you need it",
+        "",
+      ]),
+    );
+  });
+
+  it("the lme4 title is unchanged: one line with the quoted class", () => {
+    const e = LMERTEST["sleepstudy-slope-ml"];
+    const s = formatSummary(loadLmerTestFit("reference", "sleepstudy-slope-ml", e.q), { ddf: "none" });
+    expect(s.split("\n")[0]).toBe("Linear mixed model fit by maximum likelihood  ['lmerMod']");
+  });
+});
+
 describe("format helpers against R 4.2", () => {
   it("format() with digits and nsmall", () => {
     expect(formatNum([612.100158024769, 35.0717144509388, 654.94], { digits: 4 })).toEqual(["612.10", " 35.07", "654.94"]);
@@ -874,5 +1242,115 @@ describe("format helpers against R 4.2", () => {
       "rcB:^4",
       "abcd",
     ]);
+  });
+});
+
+describe("printCoefmat() with p-values, format.pval, stars and legend against R 4.2", () => {
+  // m as in R: cbind(Estimate, `Std. Error`, df, `t value`, `Pr(>|t|)`), printCoefmat(m, digits = 4)
+  const rn = ["(Intercept)", "Days", "x"];
+  const cn = ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"];
+  const m = (p: (number | null)[], df3: number | null = 120.5) => [
+    [251.405104848485, 6.82459669495491, 16.9997262884927, 36.8380896462844, p[0]],
+    [10.467285959596, 1.54578964390598, 16.9999837255917, 6.77148148899918, p[1]],
+    [-0.0012345, 0.0456, df3, -0.0270723684210526, p[2]],
+  ];
+  const P = [1.17155811120826e-17, 3.26382446992738e-6, 0.97846];
+  const LEGEND = "Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1";
+
+  it("a last column named Pr(...) is the p-values: format.pval with eps, stars and the legend", () => {
+    expect(printCoefmat(m(P), rn, cn, { digits: 4 })).toBe(
+      text([
+        "              Estimate Std. Error         df t value Pr(>|t|)    ",
+        "(Intercept) 251.405105   6.824597  16.999726  36.838  < 2e-16 ***",
+        "Days         10.467286   1.545790  16.999984   6.771 3.26e-06 ***",
+        "x            -0.001234   0.045600 120.500000  -0.027    0.978    ",
+        "---",
+        LEGEND,
+      ]),
+    );
+  });
+
+  it("signif.stars = FALSE, and P.values = FALSE", () => {
+    expect(printCoefmat(m(P), rn, cn, { digits: 4, signifStars: false })).toBe(
+      text([
+        "              Estimate Std. Error         df t value Pr(>|t|)",
+        "(Intercept) 251.405105   6.824597  16.999726  36.838  < 2e-16",
+        "Days         10.467286   1.545790  16.999984   6.771 3.26e-06",
+        "x            -0.001234   0.045600 120.500000  -0.027    0.978",
+      ]),
+    );
+    expect(printCoefmat(m(P), rn, cn, { digits: 4, pValues: false })).toBe(
+      text([
+        "              Estimate Std. Error         df t value",
+        "(Intercept) 251.405105   6.824597  16.999726  36.838",
+        "Days         10.467286   1.545790  16.999984   6.771",
+        "x            -0.001234   0.045600 120.500000  -0.027",
+      ]),
+    );
+  });
+
+  it("no p < 0.1: no stars and no legend; missing values print NA", () => {
+    expect(printCoefmat(m([0.25, 0.5, null], null), rn, cn, { digits: 4 })).toBe(
+      text([
+        "              Estimate Std. Error         df t value Pr(>|t|)",
+        "(Intercept) 251.405105   6.824597  16.999726  36.838     0.25",
+        "Days         10.467286   1.545790  16.999984   6.771     0.50",
+        "x            -0.001234   0.045600         NA  -0.027       NA",
+      ]),
+    );
+  });
+
+  it("options(width = 40): column blocks and the legend wrapped as strwrap + cat(fill) do", () => {
+    expect(printCoefmat(m([0.0004, 0.04, 0.2]), rn, cn, { digits: 4, width: 40 })).toBe(
+      text([
+        "              Estimate Std. Error",
+        "(Intercept) 251.405105   6.824597",
+        "Days         10.467286   1.545790",
+        "x            -0.001234   0.045600",
+        "                    df t value Pr(>|t|)",
+        "(Intercept)  16.999726  36.838    4e-04",
+        "Days         16.999984   6.771    4e-02",
+        "x           120.500000  -0.027    2e-01",
+        "               ",
+        "(Intercept) ***",
+        "Days        *  ",
+        "x              ",
+        "---",
+        "Signif. codes:  ",
+        "  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05",
+        "  ‘.’ 0.1 ‘ ’ 1",
+      ]),
+    );
+  });
+
+  it("signifLegend at other widths (R: printCoefmat at options(width = 80, 45, 30, 20))", () => {
+    expect(signifLegend(80)).toBe("---\n" + LEGEND + "\n");
+    expect(signifLegend(45)).toBe(text(["---", "Signif. codes:  ", "  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1", "  ‘ ’ 1"]));
+    expect(signifLegend(30)).toBe(text(["---", "Signif. codes:  ", "  0 ‘***’ 0.001 ‘**’ 0.01", "  ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1"]));
+    expect(signifLegend(20)).toBe(text(["---", "Signif. codes:  ", "  0 ‘***’ 0.001", "  ‘**’ 0.01 ‘*’", "  0.05 ‘.’ 0.1 ‘  ’ 1"]));
+  });
+
+  it("strwrap() and cat(sep = \"\", fill = TRUE): lmerTest's title", () => {
+    // R: strwrap(s, 18, prefix = "  ") of the legend
+    expect(strwrap("0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1", 18, { prefix: "  " })).toEqual([
+      "  0 ‘***’ 0.001",
+      "  ‘**’ 0.01 ‘*’",
+      "  0.05 ‘.’ 0.1 ‘",
+      "  ’ 1",
+    ]);
+    const ml = "Linear mixed model fit by maximum likelihood . t-tests use Satterthwaite's method";
+    expect(strwrap(ml, 78, { exdent: 2 })).toEqual(["Linear mixed model fit by maximum likelihood . t-tests use Satterthwaite's", "  method"]);
+    expect(strwrap("One.  Two   three", 80)).toEqual(["One.  Two three"]);
+    expect(catFill(["Linear mixed model fit by REML. t-tests use Satterthwaite's method", " [", "lmerModLmerTest", "]"], 80, "")).toBe(
+      "Linear mixed model fit by REML. t-tests use Satterthwaite's method [\nlmerModLmerTest]\n",
+    );
+  });
+
+  it("format.pval and the stars column", () => {
+    // R: format.pval(c(1e-20, 0.0123, 0.5), digits = 3); format.pval(c(1e-20, 3e-5), digits = 3)
+    expect(formatPval([1e-20, 0.0123, 0.5], 3)).toEqual(["<2e-16", "0.0123", "0.5000"]);
+    expect(formatPval([1e-20, 3e-5], 3)).toEqual(["<2e-16", "3e-05"]);
+    // R: format(symnum(c(0.0005, 0.005, 0.03, 0.07, 0.5, NA), ...))
+    expect(formatSignifStars([0.0005, 0.005, 0.03, 0.07, 0.5, null])).toEqual(["***", "** ", "*  ", ".  ", "   ", "   "]);
   });
 });
