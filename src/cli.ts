@@ -1,10 +1,12 @@
 // The `lmm` command line: lmm fit <data.csv> --formula "<formula>" [--ml] [--levels levels.json] [--json]
 //                         lmm compare <data.csv> --formula F1 --formula F2 [...] [--levels levels.json] [--json]
 import { Command, InvalidArgumentError } from "commander";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { anova, formatAnova } from "./anova.js";
 import { lmer, type LinearMixedModel } from "./linearmixedmodel.js";
 import { readCSV, readLevels } from "./node.js";
+import { toCSV } from "./tidy.js";
 
 const CONTRASTS = ["contr.treatment", "contr.sum", "contr.poly", "contr.helmert"] as const;
 type ContrastName = (typeof CONTRASTS)[number];
@@ -34,6 +36,8 @@ export function program(): Command {
     .option("--optimizer <name>", "bobyqa (default) or neldermead", "bobyqa")
     .option("--engine <name>", "auto, wasm-simd, wasm-scalar or ts", "auto")
     .option("--json", "print the result as JSON with the reference fits' field names")
+    .option("--tidy <file>", "also write broom.mixed's tidy table (fixed effects with Satterthwaite tests, variance parameters) as CSV")
+    .option("--glance <file>", "also write broom.mixed's glance row as CSV")
     .action(async (file: string, o) => {
       if (!["bobyqa", "neldermead"].includes(o.optimizer)) throw new Error(`unknown optimizer '${o.optimizer}': use bobyqa or neldermead`);
       if (!["auto", "wasm-simd", "wasm-scalar", "ts"].includes(o.engine)) throw new Error(`unknown engine '${o.engine}'`);
@@ -48,6 +52,8 @@ export function program(): Command {
         dataName: path.basename(file).replace(/\.(csv|tsv|txt)$/i, ""),
       });
       process.stdout.write(o.json ? JSON.stringify(m.toJSON(), null, 2) + "\n" : m.summary() + "\n");
+      if (o.tidy) writeFileSync(o.tidy, toCSV(m.tidy({ effects: ["fixed", "ran_pars"], confInt: true })));
+      if (o.glance) writeFileSync(o.glance, toCSV([m.glance()]));
     });
   cli
     .command("compare")

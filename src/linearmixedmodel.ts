@@ -15,6 +15,8 @@ import type { FitJSON, RanefGroup, VarCorrRow, VarCorrTerm } from "./results-typ
 import { formatSummary } from "./summary.js";
 import { predict, type PredictOptions } from "./predict.js";
 import { anovaType3, satterthwaite } from "./satterthwaite.js";
+import { glance, tidy, type Glance, type TidyOptions, type TidyRow } from "./tidy.js";
+import { icc, r2Nakagawa, varPart, type ICC, type R2Nakagawa, type VarPart } from "./varpart.js";
 
 export interface LmerOptions extends FrameOptions {
   /** REML (default) or maximum likelihood. */
@@ -448,6 +450,31 @@ export class LinearMixedModel {
     return predict(this, newdata, opts);
   }
 
+  /** broom.mixed's tidy table (see tidy.ts). */
+  tidy(opts?: TidyOptions): TidyRow[] {
+    return tidy(this, opts);
+  }
+
+  /** broom.mixed's one-row model summary. */
+  glance(): Glance {
+    return glance(this);
+  }
+
+  /** Intraclass correlations (performance::icc). */
+  icc(): ICC {
+    return icc(this);
+  }
+
+  /** Nakagawa's marginal and conditional R². */
+  r2(): R2Nakagawa {
+    return r2Nakagawa(this);
+  }
+
+  /** Fractions of variance per random term, fixed-effect term and residual (variancePartition). */
+  varPart(): VarPart {
+    return varPart(this);
+  }
+
   /** Σ_t = σ² λ_t λ_t' per term, as sd and correlation. */
   VarCorr(): Record<string, VarCorrTerm> {
     const keys = makeUnique(this.reTerms.map((t) => t.group));
@@ -600,6 +627,9 @@ export class LinearMixedModel {
   toJSON(): FitJSON {
     const obj = this.objectiveValue;
     const fitted = this.fitted();
+    const satt = satterthwaite(this);
+    const r2 = r2Nakagawa(this);
+    const iccs = icc(this);
     return {
       call: "lmer",
       formula: this.formula.source,
@@ -640,8 +670,13 @@ export class LinearMixedModel {
       optimizer_message: this.optMessage,
       conv_messages: [...this.convMessages],
       warnings: this.warnings,
-      satterthwaite: satterthwaite(this),
+      satterthwaite: satt,
       anova_type3: anovaType3(this),
+      tidy: tidy(this, { effects: ["fixed", "ran_pars"], confInt: true }, { satterthwaite: satt }),
+      glance: glance(this),
+      r2_nakagawa: { marginal: r2.marginal, conditional: r2.conditional },
+      icc: { adjusted: iccs.adjusted, unadjusted: iccs.unadjusted, by_group: iccs.byGroup },
+      varpart: varPart(this).fractions,
       engine: this.engine,
       time_s: this.timeS,
     };

@@ -76,6 +76,14 @@ export interface FitJSON {
   satterthwaite: { df: Record<string, number>; t: Record<string, number>; p: Record<string, number> };
   /** lmerTest's type III F tests with Satterthwaite denominator df */
   anova_type3: { term: string; NumDF: number; DenDF: number; F: number; p: number }[];
+  /** broom.mixed's tidy(fit, effects = c("fixed", "ran_pars"), conf.int = TRUE) (extension) */
+  tidy: import("./tidy.js").TidyRow[];
+  /** broom.mixed's glance(fit): REMLcrit for REML fits, deviance for ML (extension) */
+  glance: import("./tidy.js").Glance;
+  /** Nakagawa's marginal / conditional R², performance::icc, variancePartition fractions (extensions) */
+  r2_nakagawa: { marginal: number; conditional: number };
+  icc: { adjusted: number; unadjusted: number; by_group: Record<string, number> };
+  varpart: Record<string, number>;
   /** which engine build ran the fit: "wasm-simd" | "wasm-scalar" | "ts" (extension) */
   engine: string;
   /** wall time of the fit in seconds (extension) */

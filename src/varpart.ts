@@ -1,0 +1,276 @@
+// Variance decomposition of a fitted linear mixed model: the variance components behind Nakagawa's R²
+// and the ICC (insight::get_variance, performance::r2_nakagawa, performance::icc, MuMIn::r.squaredGLMM)
+// and variancePartition's fractions of variance per term (calcVarPart).
+//
+// The pieces, for an LMM y = Xβ + Σ_t Z_t b_t + ε with b_t,j ~ N(0, Σ_t) per level j and ε ~ N(0, σ²):
+//   σ²_f       the variance of the fixed-effect predictions Xβ̂ (R's var: n − 1 denominator; no offset)
+//              (Nakagawa & Schielzeth 2013, eq. 26; Nakagawa, Johnson & Schielzeth 2017, Suppl. 2);
+//   σ²_t       the variance contributed by random-effects term t: the mean over observations of
+//              z_ti' Σ_t z_ti, z_ti = row i of the term's model matrix (Johnson 2014). For an
+//              intercept-only term it is the variance component σ²_g itself; with random slopes it
+//              depends on the covariates' scale and location, as it should;
+//   σ²_random  Σ_t σ²_t;
+//   σ²         the residual variance σ̂².
+// Runtime-neutral (no Node APIs).
+
+import type { LinearMixedModel } from "./linearmixedmodel.js";
+
+/** The variance components of a fit, as insight::get_variance() names them. */
+export interface VarianceComponents {
+  /** σ²_f = var(Xβ̂) with R's n − 1 denominator (insight's var.fixed). */
+  fixed: number;
+  /** σ²_random = Σ over random-effects terms of mean_i z_i' Σ z_i (insight's var.random, Johnson 2014). */
+  random: number;
+  /** σ̂² (insight's var.residual for a Gaussian model). */
+  residual: number;
+  /** σ²_t per random-effects term, keyed as m.VarCorr() ("Subject", "cask:batch", "g.1" for `(x || g)`). */
+  randomByTerm: Record<string, number>;
+  /**
+   * The random-intercept variance τ00 of each term whose first column is "(Intercept)" (insight's
+   * var.intercept); terms without an intercept (`(0 + x | g)`, the slope part of `(x || g)`) are absent.
+   */
+  intercept: Record<string, number>;
+  /** Whether some term has columns other than the intercept (random slopes). */
+  randomSlopes: boolean;
+  /** lme4's isSingular(): the random-effect variances are (partly) zero, see the notes of icc(). */
+  singular: boolean;
+}
+
+/** R's make.unique over the terms' grouping factors, as m.VarCorr() keys them. */
+function termKeys(m: LinearMixedModel): string[] {
+  const seen = new Map<string, number>();
+  return m.reTerms.map((t) => {
+    const c = seen.get(t.group);
+    seen.set(t.group, (c ?? 0) + 1);
+    return c === undefined ? t.group : `${t.group}.${c}`;
+  });
+}
+
+/** Σ_t of every term (θ order) as k × k row-major, from the covariances of m.varcorrRows() (no division by sds). */
+function termCovariances(m: LinearMixedModel, keys: string[]): Float64Array[] {
+  const rows = m.varcorrRows();
+  return m.reTerms.map((t, ti) => {
+    const k = t.names.length;
+    const S = new Float64Array(k * k);
+    for (const r of rows) {
+      if (r.grp !== keys[ti]) continue;
+      const i = t.names.indexOf(r.var1!);
+      const j = r.var2 === null ? i : t.names.indexOf(r.var2);
+      S[i * k + j] = r.vcov;
+      S[j * k + i] = r.vcov;
+    }
+    return S;
+  });
+}
+
+/** Xβ̂ per observation (without offset), and each column's part X[, c] β̂_c. */
+function fixedPredictions(m: LinearMixedModel): { eta: Float64Array; columns: Float64Array[] } {
+  const n = m.n, p = m.p, X = m.frame.X;
+  const fe = m.fixef();
+  const beta = m.frame.xNames.map((nm) => fe[nm]);
+  const eta = new Float64Array(n);
+  // columns[c] = X[, c] β_c
+  const columns = Array.from({ length: p }, () => new Float64Array(n));
+  for (let r = 0; r < n; r++) {
+    let s = 0;
+    for (let c = 0; c < p; c++) {
+      const v = X[r * p + c] * beta[c];
+      columns[c][r] = v;
+      s += v;
+    }
+    eta[r] = s;
+  }
+  return { eta, columns };
+}
+
+/** R's var(x): sum of squared deviations / (n − 1), about R's mean (which refines sum/n by a second pass). */
+function variance(x: ArrayLike<number>, denominator: "n-1" | "n" = "n-1"): number {
+  const n = x.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += x[i];
+  mean /= n;
+  let t = 0;
+  for (let i = 0; i < n; i++) t += x[i] - mean;
+  mean += t / n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (x[i] - mean) ** 2;
+  return ss / (denominator === "n" ? n : n - 1);
+}
+
+/**
+ * The variance components of the fit (insight::get_variance for a Gaussian LMM):
+ * σ²_f = var(Xβ̂), σ²_random = Σ_t mean_i z_ti' Σ_t z_ti, σ² = σ̂², and τ00 per term with an intercept.
+ *
+ * insight and MuMIn take z_ti from the columns of the fixed-effect X named like the random effects
+ * (insight drops a random slope that is not a fixed-effect column, with a warning; MuMIn stops); here
+ * z_ti is the row of the term's own model matrix, which is the same whenever the random slopes are
+ * also fixed effects, as both packages recommend.
+ */
+export function varianceComponents(m: LinearMixedModel): VarianceComponents {
+  const keys = termKeys(m);
+  const covs = termCovariances(m, keys);
+  const n = m.n;
+  const randomByTerm: Record<string, number> = {};
+  const intercept: Record<string, number> = {};
+  let random = 0;
+  let randomSlopes = false;
+  m.reTerms.forEach((t, ti) => {
+    const k = t.names.length, S = covs[ti], Z = t.Z;
+    let s = 0;
+    for (let r = 0; r < n; r++) {
+      for (let a = 0; a < k; a++) {
+        const za = Z[r * k + a];
+        if (za === 0) continue;
+        for (let b = 0; b < k; b++) s += za * S[a * k + b] * Z[r * k + b];
+      }
+    }
+    randomByTerm[keys[ti]] = s / n;
+    random += s / n;
+    if (t.names[0] === "(Intercept)") intercept[keys[ti]] = S[0];
+    if (t.names.some((nm) => nm !== "(Intercept)")) randomSlopes = true;
+  });
+  const { eta } = fixedPredictions(m);
+  return {
+    fixed: variance(eta),
+    random,
+    residual: m.sigma ** 2,
+    randomByTerm,
+    intercept,
+    randomSlopes,
+    singular: m.isSingular(),
+  };
+}
+
+export interface ICC {
+  /** performance::icc's ICC_adjusted: σ²_random / (σ²_random + σ²). */
+  adjusted: number;
+  /** performance::icc's ICC_unadjusted (ICC_conditional): σ²_random / (σ²_f + σ²_random + σ²). */
+  unadjusted: number;
+  /**
+   * performance::icc(by_group = TRUE): per term with a random intercept, τ00 / (σ²_random + σ²),
+   * keyed as m.VarCorr(). For a model with intercept-only terms these are σ²_g / (Σ σ²_random + σ²)
+   * and sum to `adjusted`.
+   */
+  byGroup: Record<string, number>;
+  /** The model has random slopes: byGroup then uses the intercept variances only (see icc()). */
+  randomSlopes: boolean;
+  /** The fit is singular (some variance components zero). */
+  singular: boolean;
+}
+
+/**
+ * The intraclass correlation of the fit, as performance::icc (Nakagawa, Johnson & Schielzeth 2017):
+ * adjusted σ²_random / (σ²_random + σ²), unadjusted σ²_random / (σ²_f + σ²_random + σ²), and per
+ * grouping term (by_group = TRUE) the random-intercept variance τ00 over σ²_random + σ².
+ *
+ * Random slopes: σ²_random includes them as the mean of z'Σz over the observations (Johnson 2014),
+ * so the overall ICCs account for them; the per-term values use the random-intercept variances τ00
+ * alone (performance's definition, which warns "Cannot compute accurate ICCs by group factors" for
+ * such models): with a slope the intercept variance is the variance where the covariate is 0, so
+ * byGroup then depends on where the covariate's zero is. Terms with no intercept have no byGroup entry.
+ *
+ * Singular fits: performance returns NA here (it refuses variance components that are zero within
+ * its tolerance); the numbers below are computed anyway (a zero variance adds 0), and `singular`
+ * says so.
+ */
+export function icc(m: LinearMixedModel): ICC {
+  const v = varianceComponents(m);
+  const denom = v.random + v.residual;
+  const byGroup: Record<string, number> = {};
+  for (const [g, tau] of Object.entries(v.intercept)) byGroup[g] = tau / denom;
+  return {
+    adjusted: v.random / denom,
+    unadjusted: v.random / (v.fixed + v.random + v.residual),
+    byGroup,
+    randomSlopes: v.randomSlopes,
+    singular: v.singular,
+  };
+}
+
+export interface R2Nakagawa {
+  /** σ²_f / (σ²_f + σ²_random + σ²): the variance explained by the fixed effects. */
+  marginal: number;
+  /** (σ²_f + σ²_random) / (σ²_f + σ²_random + σ²): by the fixed and random effects. */
+  conditional: number;
+  /** The fit is singular; performance then reports the conditional R² as NA (see icc()). */
+  singular: boolean;
+}
+
+/**
+ * Marginal and conditional R² (Nakagawa & Schielzeth 2013; random slopes by Johnson 2014;
+ * Nakagawa, Johnson & Schielzeth 2017), as performance::r2_nakagawa and MuMIn::r.squaredGLMM give
+ * them for a linear mixed model: σ²_f = var(Xβ̂) (n − 1 denominator), σ²_random the mean over
+ * observations of Σ_t z_ti' Σ_t z_ti, and σ² the residual variance.
+ */
+export function r2Nakagawa(m: LinearMixedModel): R2Nakagawa {
+  const v = varianceComponents(m);
+  const total = v.fixed + v.random + v.residual;
+  return { marginal: v.fixed / total, conditional: (v.fixed + v.random) / total, singular: v.singular };
+}
+
+export interface VarPart {
+  /**
+   * The variance attributed to each component, in the order: random-effects terms (keyed as
+   * m.VarCorr(): "Subject", "cask:batch", ...), fixed-effect terms (keyed by term label: "Days",
+   * "treatment", "dose_level:x"), then "Residuals".
+   */
+  variances: Record<string, number>;
+  /** variances / their total: each component's fraction of the variance (they sum to 1). */
+  fractions: Record<string, number>;
+  /** The total variance (the denominator of the fractions). */
+  total: number;
+}
+
+/**
+ * The fraction of variance explained by each term, as variancePartition's calcVarPart() for an lmer
+ * fit (its getVarianceComponents; Hoffman & Schadt 2016):
+ * - each random-effects term: its variance component (for an intercept-only term σ²_g, VarCorr's
+ *   variance);
+ * - each fixed-effect term (not the intercept): the variance of its fitted component X_t β̂_t with
+ *   denominator N (var · (N − 1)/N), these then rescaled so that they add up to the variance of the
+ *   whole fixed-effect prediction (so correlated covariates share their joint variance);
+ * - "Residuals": σ̂²;
+ * fractions = each / the sum.
+ *
+ * Where this extends variancePartition (which refuses some models): variancePartition works per
+ * column of X and stops on categorical fixed effects; here a fixed term's columns are taken together
+ * (the same for a numeric covariate, one column per term). For a term with random slopes
+ * variancePartition lists each diagonal variance of Σ_t separately ("Subject", "Subject.Days"), which
+ * ignores the covariance and the covariate's scale; here the term gets one component, the mean over
+ * observations of z'Σ_t z (Johnson 2014), the same quantity r2Nakagawa() and icc() use. Keys keep
+ * the fit's order rather than variancePartition's alphabetical order of the random terms.
+ */
+export function varPart(m: LinearMixedModel): VarPart {
+  const v = varianceComponents(m);
+  const variances: Record<string, number> = { ...v.randomByTerm };
+  const { columns } = fixedPredictions(m);
+  const n = m.n;
+  const assign = m.frame.assign;
+  const labels = m.frame.termLabels;
+  if (assign.length !== columns.length) throw new Error(`internal: ${assign.length} assign entries for ${columns.length} fixed-effect columns`);
+  // X_t β̂_t per term (in term order), columns dropped as rank deficient are not in X.
+  const terms: { label: string; values: Float64Array }[] = [];
+  labels.forEach((label, ti) => {
+    const cols = assign.map((a, c) => (a === ti + 1 ? c : -1)).filter((c) => c >= 0);
+    if (cols.length === 0) return;
+    const values = new Float64Array(n);
+    for (const c of cols) for (let r = 0; r < n; r++) values[r] += columns[c][r];
+    terms.push({ label, values });
+  });
+  if (terms.length > 0) {
+    const each = terms.map((t) => variance(t.values, "n"));
+    const sum = new Float64Array(n);
+    for (const t of terms) for (let r = 0; r < n; r++) sum[r] += t.values[r];
+    const totalFixed = variance(sum, "n");
+    const sumEach = each.reduce((a, b) => a + b, 0);
+    terms.forEach((t, i) => {
+      if (t.label in variances) throw new Error(`varPart: the fixed-effect term '${t.label}' has the name of a random-effects term`);
+      variances[t.label] = sumEach > 0 ? (each[i] / sumEach) * totalFixed : 0;
+    });
+  }
+  if ("Residuals" in variances) throw new Error(`varPart: a term is named 'Residuals', the name of the residual component`);
+  variances.Residuals = v.residual;
+  const total = Object.values(variances).reduce((a, b) => a + b, 0);
+  const fractions = Object.fromEntries(Object.entries(variances).map(([k, x]) => [k, x / total]));
+  return { variances, fractions, total };
+}
