@@ -80,7 +80,7 @@ describe("lmm fit --tidy / --glance", () => {
     expect(r.code).toBe(0);
     const tidyCsv = fs.readFileSync(tidyFile, "utf8").split("\n");
     expect(tidyCsv[0]).toBe("effect,group,term,estimate,std.error,statistic,df,p.value,conf.low,conf.high");
-    expect(tidyCsv[2]).toMatch(/^fixed,NA,Days,10\.46728\d*,1\.54579\d*,6\.7714\d*,16\.9999\d*,0\.000003263\d*,/);
+    expect(tidyCsv[2]).toMatch(/^fixed,NA,Days,10\.46728\d*,1\.54578\d*,6\.7714\d*,16\.9999\d*,0\.000003263\d*,/);
     expect(tidyCsv.some((l) => l.startsWith("ran_pars,Subject,cor__(Intercept).Days,0.0655"))).toBe(true);
     expect(fs.readFileSync(glanceFile, "utf8")).toMatch(/^nobs,sigma,logLik,AIC,BIC,REMLcrit,df.residual\n180,25\.59/);
   });
