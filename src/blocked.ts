@@ -136,6 +136,59 @@ export class BlockedSystem {
     arenaOwner.set(this.kernels, this);
   }
 
+  /**
+   * The same design with another response y (offset already subtracted), for lme4's refit(newresp).
+   * Z, X, the layout and the panel structure are shared (never copied); only what depends on y is
+   * computed: A's y column, i.e. each panel's y row (Z₁'y per level of the first term) and the trailing
+   * block's y row and column (Z₂'y, X'y, y'y), summed in the order accumulate() uses, so they are
+   * bit-for-bit a fresh system's. When the arena holds a system of this design (this one or another
+   * response of it), the new system takes its layout over and rewrites those entries only (O(n·nnz)
+   * per row, no reset, no allocation in the arena); otherwise it lays itself out anew (claimArena).
+   * This system is not modified: as after any other fit took the arena, it lays itself out again on
+   * its next update, so models on either response stay usable.
+   */
+  withResponse(y: Float64Array): BlockedSystem {
+    if (y.length !== this.n) throw new Error(`the response has ${y.length} values but the design has ${this.n} rows`);
+    const s = Object.create(BlockedSystem.prototype) as BlockedSystem;
+    Object.assign(s, this, { y });
+    const owner = arenaOwner.get(this.kernels);
+    if (owner !== undefined && owner.panels === this.panels) {
+      s.lay = owner.lay;
+      s.writeResponse();
+      arenaOwner.set(this.kernels, s);
+    } else {
+      s.claimArena();
+    }
+    return s;
+  }
+
+  /** Recomputes A's y column in the arena from this.y (the y parts of accumulate(), nothing else). */
+  private writeResponse(): void {
+    const f = new Float64Array(this.kernels.buffer());
+    const { terms, p, q2, n, nZ2, X, y } = this;
+    const t0 = terms[0];
+    const k1 = t0.k;
+    const Ap = this.lay.Apanel >> 3, At = this.lay.Atrail >> 3;
+    const ps = this.panels.panelStart;
+    const yRow = At + (q2 - 1) * q2;
+    for (let j = 0; j < t0.m; j++) f.fill(0, Ap + (ps[j + 1] - 1) * k1, Ap + ps[j + 1] * k1);
+    f.fill(0, yRow, yRow + q2);
+    for (let r = 0; r < n; r++) {
+      const yr = y[r];
+      const z1 = r * k1;
+      const pa = Ap + (ps[t0.refs[r] + 1] - 1) * k1; // the panel's last row is y's
+      for (let c = 0; c < k1; c++) f[pa + c] += yr * t0.Z[z1 + c];
+      for (let t = 1; t < terms.length; t++) {
+        const tm = terms[t];
+        const start = yRow + this.offsets[t] + tm.refs[r] * tm.k;
+        for (let a = 0; a < tm.k; a++) f[start + a] += yr * tm.Z[r * tm.k + a];
+      }
+      for (let a = 0; a < p; a++) f[yRow + nZ2 + a] += yr * X[r * p + a];
+      f[yRow + q2 - 1] += yr * yr;
+    }
+    for (let c = 0; c < q2 - 1; c++) f[At + c * q2 + q2 - 1] = f[yRow + c];
+  }
+
   /** Length of θ. */
   get nTheta(): number {
     return this.thetaIndex.reduce((s, ix) => s + ix.length, 0);

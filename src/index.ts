@@ -9,6 +9,9 @@ export { modelFrame, type ModelFrame, type FrameOptions } from "./modelframe.js"
 export { loadKernels, simdSupported, type EngineChoice } from "./engine.js";
 export { formatSummary } from "./summary.js";
 export { predict, type PredictOptions } from "./predict.js";
+export { profile, confintProfile, confintFromProfile, type ProfileTrace } from "./profile.js";
+export * from "./bootstrap.js";
+export { Rng } from "./random.js";
 export { tidy, glance, toCSV, type TidyRow, type TidyOptions, type TidyEffect, type Glance } from "./tidy.js";
 export { icc, r2Nakagawa, varPart, varianceComponents, type ICC, type R2Nakagawa, type VarPart, type VarianceComponents } from "./varpart.js";
 export { satterthwaite, contest, anovaType3, satterthwaiteWarnings, type3Contrasts, type SattTest, type SattFTest, type AnovaRow } from "./satterthwaite.js";

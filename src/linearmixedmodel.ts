@@ -14,7 +14,10 @@ import type { OptimOptions } from "./optim/bobyqa.js";
 import type { FitJSON, RanefGroup, VarCorrRow, VarCorrTerm } from "./results-types.js";
 import { formatSummary } from "./summary.js";
 import { predict, type PredictOptions } from "./predict.js";
+import { confintProfile } from "./profile.js";
+import { confintBoot } from "./bootstrap.js";
 import { anovaType3, satterthwaite } from "./satterthwaite.js";
+import { Rng, randomSeed } from "./random.js";
 import { glance, tidy, type Glance, type TidyOptions, type TidyRow } from "./tidy.js";
 import { icc, r2Nakagawa, varPart, type ICC, type R2Nakagawa, type VarPart } from "./varpart.js";
 
@@ -116,7 +119,8 @@ export class LinearMixedModel {
   private readonly system: BlockedSystem;
   /** The options of the fit (refit() and inference rebuild designs from them). */
   readonly options: LmerOptions;
-  private readonly kernels: Kernels;
+  /** The kernels of this fit (profiles and refits build their systems on them). */
+  readonly kernels: Kernels;
   /** The caller's data (never modified), kept for refit() and the type III hypotheses. */
   readonly data: DataInput | Table;
 
@@ -170,6 +174,111 @@ export class LinearMixedModel {
    */
   refit(changes: Partial<LmerOptions> = {}): LinearMixedModel {
     return LinearMixedModel.fit(this.kernels, this.formula, this.data, { ...this.options, ...changes });
+  }
+
+  /**
+   * lme4's simulate(fit, nsim, seed): nsim responses drawn from the fitted model, each of length n
+   * (the rows of the fit), on the response's scale (offset included).
+   * Default (lme4's re.form = NA, use.u = FALSE): new random effects as well as new residuals,
+   *   y* = Xβ̂ + offset + σ̂ (Z Λ(θ̂) u* + ε*),  u* ~ N(0, I_q), ε* ~ N(0, I_n),
+   * i.e. b* ~ N(0, σ̂² Λ Λ'). With useREForm (lme4's re.form = NULL, use.u = TRUE) the random effects
+   * are the fitted b̂: y* = fitted() + σ̂ ε*.
+   * Random numbers: xoshiro256** seeded by `seed` (src/random.ts; none: a random seed), or the stream
+   * `rng` continues (it overrides seed; bootMer draws one simulation at a time this way). Per simulation,
+   * u* is drawn term by term in θ order, level by level (k values each), then ε* row by row, so
+   * simulate(nsim, { seed }) gives the same responses as nsim calls simulate(1, { rng: new Rng(seed) }).
+   */
+  simulate(nsim = 1, opts: { seed?: number; useREForm?: boolean; rng?: Rng } = {}): Float64Array[] {
+    if (!(Number.isInteger(nsim) && nsim >= 0)) throw new Error(`nsim must be a non-negative integer, got ${nsim}`);
+    const rng = opts.rng ?? new Rng(opts.seed ?? randomSeed());
+    const { n, p } = this;
+    const sigma = this.sigma;
+    let eta: Float64Array;
+    if (opts.useREForm) {
+      eta = this.fitted();
+    } else {
+      const X = this.frame.X, off = this.frame.offset;
+      eta = new Float64Array(n);
+      for (let r = 0; r < n; r++) {
+        let s = off ? off[r] : 0;
+        for (let c = 0; c < p; c++) s += X[r * p + c] * this.betaHat[c];
+        eta[r] = s;
+      }
+    }
+    const lams = this.reTerms.map((_, t) => this.system.lambdaOf(this.thetaHat, t));
+    const bs = opts.useREForm ? [] : this.reTerms.map((t) => new Float64Array(t.levels.length * t.names.length));
+    const u = new Float64Array(Math.max(...this.reTerms.map((t) => t.names.length)));
+    const out: Float64Array[] = [];
+    for (let s = 0; s < nsim; s++) {
+      const y = new Float64Array(n); // Z Λ u*, then the response
+      bs.forEach((b, t) => {
+        const term = this.reTerms[t];
+        const k = term.names.length, m = term.levels.length, lam = lams[t], Z = term.Z, refs = term.refs;
+        for (let j = 0; j < m; j++) {
+          rng.fillNormal(u, 0, k);
+          for (let a = 0; a < k; a++) {
+            let v = 0;
+            for (let c = 0; c <= a; c++) v += lam[a * k + c] * u[c];
+            b[j * k + a] = v;
+          }
+        }
+        for (let r = 0; r < n; r++) {
+          const o = refs[r] * k;
+          let v = 0;
+          for (let c = 0; c < k; c++) v += Z[r * k + c] * b[o + c];
+          y[r] += v;
+        }
+      });
+      for (let r = 0; r < n; r++) y[r] = eta[r] + sigma * (y[r] + rng.normal());
+      out.push(y);
+    }
+    return out;
+  }
+
+  /**
+   * lme4's refit(fit, newresp): the model fitted again to the response y (one value per row of the fit,
+   * on the response's scale with any offset included, as simulate() returns it), with the same design
+   * and options. Only what depends on y is computed anew (A's y column in the blocked system, see
+   * BlockedSystem.withResponse; the model frame, Z, X and the layout are shared), and the optimizer
+   * starts at this fit's θ̂, as lme4's refit does. This model is not changed and stays usable.
+   * The new model's frame.y is y; its `data` is still the original data (its response column is not y),
+   * so its refit(changes) fits the original data with the changes and then refits that to y.
+   */
+  refitResponse(y: ArrayLike<number>): LinearMixedModel {
+    const time0 = performance.now();
+    if (y.length !== this.n) throw new Error(`newresp has ${y.length} values but the model has ${this.n} observations`);
+    const yy = Float64Array.from(y);
+    for (let i = 0; i < yy.length; i++) {
+      if (!Number.isFinite(yy[i])) throw new Error(`newresp[${i}] is ${yy[i]}: the new response must be finite at every row of the fit`);
+    }
+    const off = this.frame.offset;
+    const yAdj = off ? yy.map((v, i) => v - off[i]) : yy;
+    // A new model object sharing the design: every field copied, then the response, the system and
+    // what optimize() appends to made its own; optimize() and setEstimates() set every fit result.
+    const m = Object.create(LinearMixedModel.prototype) as LinearMixedModel;
+    Object.assign(m, this);
+    const w = m as unknown as { frame: ModelFrame; system: BlockedSystem; options: LmerOptions };
+    w.frame = { ...this.frame, y: yy };
+    w.system = this.system.withResponse(yAdj);
+    m.convMessages = [];
+    m.optWarnings = [];
+    m.fevals = 0;
+    w.options = { ...this.options, start: Array.from(this.thetaHat) };
+    try {
+      m.optimize();
+    } finally {
+      w.options = this.options;
+    }
+    m.timeS = (performance.now() - time0) / 1000;
+    const kernels = this.kernels, formula = this.formula, data = this.data, options = this.options;
+    Object.defineProperty(m, "refit", {
+      configurable: true,
+      writable: true,
+      enumerable: false,
+      value: (changes: Partial<LmerOptions> = {}) =>
+        LinearMixedModel.fit(kernels, formula, data, { ...options, ...changes }).refitResponse(yy),
+    });
+    return m;
   }
 
   get n(): number {
@@ -430,11 +539,21 @@ export class LinearMixedModel {
     return out;
   }
 
-  /** Wald intervals of the fixed effects, β̂ ± z_{(1+level)/2} se (lme4's confint(method = "Wald")). */
-  confint(opts: { level?: number; method?: "Wald" } = {}): { term: string; lower: number; upper: number }[] {
+  /**
+   * Confidence intervals (lme4's confint): "Wald" (default here; β̂ ± z_{(1+level)/2} se, fixed effects
+   * only), "profile" (likelihood profile of every parameter, profile.ts) or "boot" (parametric
+   * bootstrap percentile intervals, bootstrap.ts; nsim default 500, seed for reproducibility).
+   */
+  confint(
+    opts: { level?: number; method?: "Wald" | "profile" | "boot"; nsim?: number; seed?: number; onProgress?: (done: number, total: number) => void } = {},
+  ): { term: string; lower: number; upper: number }[] {
     const level = opts.level ?? 0.95;
     if (!(level > 0 && level < 1)) throw new Error(`level must be between 0 and 1, got ${level}`);
-    if (opts.method !== undefined && opts.method !== "Wald") throw new Error(`confint method '${opts.method}' is not available yet: use "Wald"`);
+    if (opts.method === "profile") return confintProfile(this, { level });
+    if (opts.method === "boot") return confintBoot(this, { level, nsim: opts.nsim, seed: opts.seed, onProgress: opts.onProgress });
+    if (opts.method !== undefined && opts.method !== "Wald") {
+      throw new Error(`confint method '${opts.method}' is not available: use "Wald", "profile" or "boot"`);
+    }
     const z = normalQuantile((1 + level) / 2);
     const se = this.se();
     return Object.entries(this.fixef()).map(([term, b]) => ({ term, lower: b - z * se[term], upper: b + z * se[term] }));

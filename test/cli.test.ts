@@ -85,3 +85,27 @@ describe("lmm fit --tidy / --glance", () => {
     expect(fs.readFileSync(glanceFile, "utf8")).toMatch(/^nobs,sigma,logLik,AIC,BIC,REMLcrit,df.residual\n180,25\.59/);
   });
 });
+
+describe("lmm confint", () => {
+  it("profile intervals of every parameter, as lme4's confint", async () => {
+    const ref = JSON.parse(fs.readFileSync(path.join(referenceDir, "fits/confint-sleepstudy-slope-reml.json"), "utf8"));
+    const r = await run(["confint", data("sleepstudy.csv"), "-f", "Reaction ~ Days + (Days | Subject)", "--json"]);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.out) as { term: string; lower: number; upper: number }[];
+    expect(rows.map((x) => x.term)).toEqual(ref.profile.map((x: { term: string }) => x.term));
+    rows.forEach((x, i) => {
+      expect(Math.abs(x.lower - ref.profile[i].lower) / Math.abs(ref.profile[i].lower)).toBeLessThan(1e-3);
+      expect(Math.abs(x.upper - ref.profile[i].upper) / Math.abs(ref.profile[i].upper)).toBeLessThan(1e-3);
+    });
+    const text = await run(["confint", data("sleepstudy.csv"), "-f", "Reaction ~ Days + (Days | Subject)", "--method", "wald"]);
+    expect(text.out.split("\n")[0]).toMatch(/2\.5 % +97\.5 %$/);
+    expect(text.out).toMatch(/^Days +7\.43759\d +13\.4969\d+$/m);
+    const boot1 = await run(["confint", data("sleepstudy.csv"), "-f", "Reaction ~ Days + (Days | Subject)", "--method", "boot", "--nsim", "50", "--seed", "7", "--json"]);
+    const boot2 = await run(["confint", data("sleepstudy.csv"), "-f", "Reaction ~ Days + (Days | Subject)", "--method", "boot", "--nsim", "50", "--seed", "7", "--json"]);
+    expect(boot1.code).toBe(0);
+    expect(JSON.parse(boot1.out)).toEqual(JSON.parse(boot2.out));
+    expect(JSON.parse(boot1.out).map((x: { term: string }) => x.term)).toEqual(ref.profile.map((x: { term: string }) => x.term));
+    const bad = await run(["confint", data("sleepstudy.csv"), "-f", "Reaction ~ Days + (Days | Subject)", "--method", "boots"]);
+    expect(bad.err).toMatch(/unknown method 'boots'/);
+  });
+});
