@@ -59,84 +59,274 @@ export function reset(): void {
 // Dense Cholesky
 // ---------------------------------------------------------------------------------------------------
 
-// Four dot products against one shared row, returned through globals (no tuples in AssemblyScript).
-let q0: f64 = 0, q1: f64 = 0, q2: f64 = 0, q3: f64 = 0;
+// A 4×2 tile of dot products, returned through globals (no tuples in AssemblyScript).
+let t00: f64 = 0, t01: f64 = 0, t10: f64 = 0, t11: f64 = 0, t20: f64 = 0, t21: f64 = 0, t30: f64 = 0, t31: f64 = 0;
 
-/** q_a = Σ_{k<n} r_a[k] s[k] for the four rows r0..r3: each load of s serves four products. */
-@inline function dot4(r0: usize, r1: usize, r2: usize, r3: usize, s: usize, n: i32): void {
-  let a0: f64 = 0, a1: f64 = 0, a2: f64 = 0, a3: f64 = 0;
+/**
+ * t_ab = Σ_{k<n} r_a[k] s_b[k] for four rows r0..r3 against two rows s0, s1: 6 loads serve 8 products
+ * (a 4×1 tile needs 5 for 4), and the 8 independent sums keep the adders busy. Both loops bump six
+ * pointers rather than index six bases (fewer live registers: the scalar build spilled, 13% slower),
+ * and take one vector per trip: unrolled, V8 hoists all 12 loads above the arithmetic and spills
+ * (twice as slow). At 8 accumulators + 6 loads the 16 XMM registers are full.
+ */
+@inline function dot4x2(r0: usize, r1: usize, r2: usize, r3: usize, s0: usize, s1: usize, n: i32): void {
+  let a00: f64 = 0, a01: f64 = 0, a10: f64 = 0, a11: f64 = 0, a20: f64 = 0, a21: f64 = 0, a30: f64 = 0, a31: f64 = 0;
   let k: i32 = 0;
   if (ASC_FEATURE_SIMD) {
-    let v0 = f64x2.splat(0), v1 = f64x2.splat(0), v2 = f64x2.splat(0), v3 = f64x2.splat(0);
-    for (; k + 2 <= n; k += 2) {
-      const o = <usize>k << 3;
-      const vs = v128.load(s + o);
-      v0 = f64x2.add(v0, f64x2.mul(v128.load(r0 + o), vs));
-      v1 = f64x2.add(v1, f64x2.mul(v128.load(r1 + o), vs));
-      v2 = f64x2.add(v2, f64x2.mul(v128.load(r2 + o), vs));
-      v3 = f64x2.add(v3, f64x2.mul(v128.load(r3 + o), vs));
+    let v00 = f64x2.splat(0), v01 = f64x2.splat(0), v10 = f64x2.splat(0), v11 = f64x2.splat(0);
+    let v20 = f64x2.splat(0), v21 = f64x2.splat(0), v30 = f64x2.splat(0), v31 = f64x2.splat(0);
+    if (n >= 2) {
+      let p0 = r0, p1 = r1, p2 = r2, p3 = r3, q0 = s0, q1 = s1;
+      const end = s0 + (<usize>(n & ~1) << 3);
+      do {
+        const x0 = v128.load(q0), x1 = v128.load(q1);
+        let y = v128.load(p0);
+        v00 = f64x2.add(v00, f64x2.mul(y, x0));
+        v01 = f64x2.add(v01, f64x2.mul(y, x1));
+        y = v128.load(p1);
+        v10 = f64x2.add(v10, f64x2.mul(y, x0));
+        v11 = f64x2.add(v11, f64x2.mul(y, x1));
+        y = v128.load(p2);
+        v20 = f64x2.add(v20, f64x2.mul(y, x0));
+        v21 = f64x2.add(v21, f64x2.mul(y, x1));
+        y = v128.load(p3);
+        v30 = f64x2.add(v30, f64x2.mul(y, x0));
+        v31 = f64x2.add(v31, f64x2.mul(y, x1));
+        p0 += 16;
+        p1 += 16;
+        p2 += 16;
+        p3 += 16;
+        q0 += 16;
+        q1 += 16;
+      } while (q0 < end);
+      k = n & ~1;
     }
-    a0 = f64x2.extract_lane(v0, 0) + f64x2.extract_lane(v0, 1);
-    a1 = f64x2.extract_lane(v1, 0) + f64x2.extract_lane(v1, 1);
-    a2 = f64x2.extract_lane(v2, 0) + f64x2.extract_lane(v2, 1);
-    a3 = f64x2.extract_lane(v3, 0) + f64x2.extract_lane(v3, 1);
+    a00 = f64x2.extract_lane(v00, 0) + f64x2.extract_lane(v00, 1);
+    a01 = f64x2.extract_lane(v01, 0) + f64x2.extract_lane(v01, 1);
+    a10 = f64x2.extract_lane(v10, 0) + f64x2.extract_lane(v10, 1);
+    a11 = f64x2.extract_lane(v11, 0) + f64x2.extract_lane(v11, 1);
+    a20 = f64x2.extract_lane(v20, 0) + f64x2.extract_lane(v20, 1);
+    a21 = f64x2.extract_lane(v21, 0) + f64x2.extract_lane(v21, 1);
+    a30 = f64x2.extract_lane(v30, 0) + f64x2.extract_lane(v30, 1);
+    a31 = f64x2.extract_lane(v31, 0) + f64x2.extract_lane(v31, 1);
   }
-  for (; k < n; k++) {
-    const x = ld(s, k);
-    a0 += ld(r0, k) * x;
-    a1 += ld(r1, k) * x;
-    a2 += ld(r2, k) * x;
-    a3 += ld(r3, k) * x;
+  if (k < n) {
+    const o = <usize>k << 3;
+    let p0 = r0 + o, p1 = r1 + o, p2 = r2 + o, p3 = r3 + o, q0 = s0 + o, q1 = s1 + o;
+    const end = q0 + (<usize>(n - k) << 3);
+    do {
+      const x0 = load<f64>(q0), x1 = load<f64>(q1);
+      let y = load<f64>(p0);
+      a00 += y * x0;
+      a01 += y * x1;
+      y = load<f64>(p1);
+      a10 += y * x0;
+      a11 += y * x1;
+      y = load<f64>(p2);
+      a20 += y * x0;
+      a21 += y * x1;
+      y = load<f64>(p3);
+      a30 += y * x0;
+      a31 += y * x1;
+      p0 += 8;
+      p1 += 8;
+      p2 += 8;
+      p3 += 8;
+      q0 += 8;
+      q1 += 8;
+    } while (q0 < end);
   }
-  q0 = a0;
-  q1 = a1;
-  q2 = a2;
-  q3 = a3;
+  t00 = a00;
+  t01 = a01;
+  t10 = a10;
+  t11 = a11;
+  t20 = a20;
+  t21 = a21;
+  t30 = a30;
+  t31 = a31;
 }
 
-/** Row i of L from its entries left of column j0 already done (Crout order within the row). */
-@inline function choleskyRow(a: usize, rowBytes: usize, i: i32, j0: i32): i32 {
-  const ri = a + <usize>i * rowBytes;
+// Block sizes of the right-looking factorisation: steps of NB columns, whose trailing update goes JB
+// columns at a time so that those rows' NB-long slices (32 KB) stay in cache while every row quad below
+// passes them. Long slices keep the per-tile reductions and stores small next to the tile's loop, and
+// make few passes over the trailing triangle. Measured at n = 1159 (V8, Zen 3): NB 128-256 and JB 16-32
+// within 3% on a quiet machine (NB = 192 up to 10% ahead with a memory-bound process on the other
+// core); NB = 64 10% slower; no JB 15% slower. JB must be a multiple of 4 (diagonal tiles start J-blocks).
+const NB: i32 = 128;
+const JB: i32 = 32;
+
+/**
+ * Row i of L restricted to columns ≥ k0 (earlier columns were already subtracted by the trailing
+ * updates): entries j0 ≤ j < i, then the pivot. Returns 0 or i+1 when the pivot is not positive.
+ */
+@inline function choleskyRow(a: usize, rowBytes: usize, i: i32, j0: i32, k0: i32): i32 {
+  const ri = a + <usize>i * rowBytes + (<usize>k0 << 3);
   for (let j = j0; j < i; j++) {
-    const rj = a + <usize>j * rowBytes;
-    st(ri, j, (ld(ri, j) - dot(ri, rj, j)) / ld(rj, j));
+    const rj = a + <usize>j * rowBytes + (<usize>k0 << 3);
+    st(ri, j - k0, (ld(ri, j - k0) - dot(ri, rj, j - k0)) / ld(rj, j - k0));
   }
-  const d = ld(ri, i) - dot(ri, ri, i);
+  const d = ld(ri, i - k0) - dot(ri, ri, i - k0);
   if (!(d > 0)) return i + 1;
-  st(ri, i, Math.sqrt(d));
+  st(ri, i - k0, Math.sqrt(d));
   return 0;
 }
 
 /**
- * In-place lower Cholesky factor of the leading n×n of a row-major matrix with row stride `ld_`
- * (Crout order: row i of L needs only rows < i, and each entry is one contiguous dot product).
- * Rows are done four at a time so each earlier row is streamed from memory once per four rows: the
- * factor of a large trailing block (InstEval: 1159²) does not fit in cache, and the loads dominate.
- * Returns 0, or j+1 when the leading (j+1)×(j+1) minor is not positive definite.
+ * Columns k0 ≤ j < j1 of the four rows at r0 (row stride rowBytes), by forward substitution against
+ * rows j (factored already) two columns at a time: the 4×2 tile gives Σ_{k0≤k<j} for both columns, and
+ * column j+1 then takes the k = j term from the freshly computed L[i][j].
  */
-export function choleskyStrided(a: usize, n: i32, ld_: i32): i32 {
-  const rowBytes = <usize>ld_ << 3;
-  let i0: i32 = 0;
-  for (; i0 + 4 <= n; i0 += 4) {
-    const r0 = a + <usize>i0 * rowBytes;
-    const r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
-    for (let j: i32 = 0; j < i0; j++) {
-      const rj = a + <usize>j * rowBytes;
-      dot4(r0, r1, r2, r3, rj, j);
-      const d = ld(rj, j);
-      st(r0, j, (ld(r0, j) - q0) / d);
-      st(r1, j, (ld(r1, j) - q1) / d);
-      st(r2, j, (ld(r2, j) - q2) / d);
-      st(r3, j, (ld(r3, j) - q3) / d);
-    }
-    for (let i = i0; i < i0 + 4; i++) {
-      const info = choleskyRow(a, rowBytes, i, i0);
+@inline function solveQuad(a: usize, rowBytes: usize, r0: usize, k0: i32, j1: i32): void {
+  const off = <usize>k0 << 3;
+  const r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+  let j = k0;
+  for (; j + 2 <= j1; j += 2) {
+    const s0 = a + <usize>j * rowBytes, s1 = s0 + rowBytes;
+    dot4x2(r0 + off, r1 + off, r2 + off, r3 + off, s0 + off, s1 + off, j - k0);
+    const d0 = ld(s0, j), c = ld(s1, j), d1 = ld(s1, j + 1);
+    let x = (ld(r0, j) - t00) / d0;
+    st(r0, j, x);
+    st(r0, j + 1, (ld(r0, j + 1) - t01 - x * c) / d1);
+    x = (ld(r1, j) - t10) / d0;
+    st(r1, j, x);
+    st(r1, j + 1, (ld(r1, j + 1) - t11 - x * c) / d1);
+    x = (ld(r2, j) - t20) / d0;
+    st(r2, j, x);
+    st(r2, j + 1, (ld(r2, j + 1) - t21 - x * c) / d1);
+    x = (ld(r3, j) - t30) / d0;
+    st(r3, j, x);
+    st(r3, j + 1, (ld(r3, j + 1) - t31 - x * c) / d1);
+  }
+  for (; j < j1; j++) {
+    const s = a + <usize>j * rowBytes;
+    const d = ld(s, j);
+    for (let r = r0; r <= r3; r += rowBytes) st(r, j, (ld(r, j) - dot(r + off, s + off, j - k0)) / d);
+  }
+}
+
+// The three parts of a step are separate functions so that V8 compiles them optimised while the first
+// call is still running (one big function runs that whole call in the baseline tier: 200 ms vs 75 ms
+// at n = 1159).
+
+/** Rows k0 ≤ i < k1 of L for columns ≥ k0 (the diagonal block of one step); 0 or the failing i+1. */
+function factorDiagonal(a: usize, rowBytes: usize, k0: i32, k1: i32): i32 {
+  let i = k0;
+  for (; i + 4 <= k1; i += 4) {
+    solveQuad(a, rowBytes, a + <usize>i * rowBytes, k0, i);
+    for (let r = i; r < i + 4; r++) {
+      const info = choleskyRow(a, rowBytes, r, i, k0);
       if (info != 0) return info;
     }
   }
-  for (let i = i0; i < n; i++) {
-    const info = choleskyRow(a, rowBytes, i, 0);
+  for (; i < k1; i++) {
+    const info = choleskyRow(a, rowBytes, i, k0, k0);
     if (info != 0) return info;
+  }
+  return 0;
+}
+
+/** Columns k0 ≤ j < k1 of the rows i ≥ k1 below the diagonal block. */
+function solveBelow(a: usize, rowBytes: usize, n: i32, k0: i32, k1: i32): void {
+  const off = <usize>k0 << 3;
+  let i = k1;
+  for (; i + 4 <= n; i += 4) solveQuad(a, rowBytes, a + <usize>i * rowBytes, k0, k1);
+  for (; i < n; i++) {
+    const ri = a + <usize>i * rowBytes;
+    for (let j = k0; j < k1; j++) {
+      const s = a + <usize>j * rowBytes;
+      st(ri, j, (ld(ri, j) - dot(ri + off, s + off, j - k0)) / ld(s, j));
+    }
+  }
+}
+
+/**
+ * C[i][j] -= Σ_{k0≤k<k1} L[i][k] L[j][k] for k1 ≤ j ≤ i < n: the trailing (Schur complement) update of
+ * one right-looking step, in 4×2 tiles; the tiles on the diagonal compute a few unused upper entries
+ * (from lower-triangle inputs) but store only the lower ones.
+ */
+function trailingUpdate(a: usize, rowBytes: usize, n: i32, k0: i32, k1: i32): void {
+  const off = <usize>k0 << 3;
+  const kb = k1 - k0;
+  const iEnd = k1 + ((n - k1) & ~3);
+  for (let jb = k1; jb < iEnd; jb += JB) {
+    const je = min(jb + JB, iEnd);
+    for (let i = jb; i < iEnd; i += 4) {
+      const r0 = a + <usize>i * rowBytes;
+      const r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+      const jEnd = min(i, je);
+      for (let j = jb; j < jEnd; j += 2) {
+        const s0 = a + <usize>j * rowBytes;
+        dot4x2(r0 + off, r1 + off, r2 + off, r3 + off, s0 + off, s0 + rowBytes + off, kb);
+        st(r0, j, ld(r0, j) - t00);
+        st(r0, j + 1, ld(r0, j + 1) - t01);
+        st(r1, j, ld(r1, j) - t10);
+        st(r1, j + 1, ld(r1, j + 1) - t11);
+        st(r2, j, ld(r2, j) - t20);
+        st(r2, j + 1, ld(r2, j + 1) - t21);
+        st(r3, j, ld(r3, j) - t30);
+        st(r3, j + 1, ld(r3, j + 1) - t31);
+      }
+      if (i >= je) continue;
+      // the 4×4 diagonal block: columns i, i+1 against rows r0..r3, then columns i+2, i+3
+      dot4x2(r0 + off, r1 + off, r2 + off, r3 + off, r0 + off, r1 + off, kb);
+      st(r0, i, ld(r0, i) - t00);
+      st(r1, i, ld(r1, i) - t10);
+      st(r1, i + 1, ld(r1, i + 1) - t11);
+      st(r2, i, ld(r2, i) - t20);
+      st(r2, i + 1, ld(r2, i + 1) - t21);
+      st(r3, i, ld(r3, i) - t30);
+      st(r3, i + 1, ld(r3, i + 1) - t31);
+      dot4x2(r0 + off, r1 + off, r2 + off, r3 + off, r2 + off, r3 + off, kb);
+      st(r2, i + 2, ld(r2, i + 2) - t20);
+      st(r3, i + 2, ld(r3, i + 2) - t30);
+      st(r3, i + 3, ld(r3, i + 3) - t31);
+    }
+  }
+  // the last n - iEnd < 4 rows: the same tiles with the missing rows aliased to the first (their sums
+  // are dropped), then their own small triangle
+  const nt = n - iEnd;
+  if (nt == 0) return;
+  const r0 = a + <usize>iEnd * rowBytes;
+  const r1 = nt > 1 ? r0 + rowBytes : r0;
+  const r2 = nt > 2 ? r1 + rowBytes : r0;
+  for (let j = k1; j < iEnd; j += 2) {
+    const s0 = a + <usize>j * rowBytes;
+    dot4x2(r0 + off, r1 + off, r2 + off, r0 + off, s0 + off, s0 + rowBytes + off, kb);
+    st(r0, j, ld(r0, j) - t00);
+    st(r0, j + 1, ld(r0, j + 1) - t01);
+    if (nt > 1) {
+      st(r1, j, ld(r1, j) - t10);
+      st(r1, j + 1, ld(r1, j + 1) - t11);
+    }
+    if (nt > 2) {
+      st(r2, j, ld(r2, j) - t20);
+      st(r2, j + 1, ld(r2, j + 1) - t21);
+    }
+  }
+  for (let i = iEnd; i < n; i++) {
+    const ri = a + <usize>i * rowBytes;
+    for (let j = iEnd; j <= i; j++) st(ri, j, ld(ri, j) - dot(ri + off, a + <usize>j * rowBytes + off, kb));
+  }
+}
+
+/**
+ * In-place lower Cholesky factor of the leading n×n of a row-major matrix with row stride `ld_`.
+ * Right-looking in steps of NB columns: factor the diagonal block (Crout order), solve the rows below
+ * it for those columns, and subtract their products from the trailing lower triangle. The bulk of the
+ * work is that update, whose inputs are cache-sized blocks of NB-long slices (InstEval's 1159² factor,
+ * 10 MB, is not), done in 4×2 register tiles. Only the lower triangle is read or written. The pivots
+ * are still taken in order, each from the rows and columns before it only, so the first failure is
+ * the unblocked one. Returns 0, or j+1 when the leading (j+1)×(j+1) minor is not positive definite.
+ */
+export function choleskyStrided(a: usize, n: i32, ld_: i32): i32 {
+  const rowBytes = <usize>ld_ << 3;
+  for (let k0: i32 = 0; k0 < n; k0 += NB) {
+    const k1 = min(k0 + NB, n);
+    const info = factorDiagonal(a, rowBytes, k0, k1);
+    if (info != 0) return info;
+    if (k1 == n) break;
+    solveBelow(a, rowBytes, n, k0, k1);
+    trailingUpdate(a, rowBytes, n, k0, k1);
   }
   return 0;
 }
@@ -271,7 +461,16 @@ export function sandwichScalar(q: i32, nZ: i32, scale: usize, A: usize, C: usize
     const sr = ld(scale, r);
     const ar = A + (<usize>(r * q) << 3);
     const cr = C + (<usize>(r * q) << 3);
-    for (let c: i32 = 0; c <= r; c++) st(cr, c, sr * ld(scale, c) * ld(ar, c));
+    let c: i32 = 0;
+    if (ASC_FEATURE_SIMD) {
+      // the same two products per entry, in the same order, two entries at a time
+      const vs = f64x2.splat(sr);
+      for (; c + 2 <= r + 1; c += 2) {
+        const o = <usize>c << 3;
+        v128.store(cr + o, f64x2.mul(f64x2.mul(vs, v128.load(scale + o)), v128.load(ar + o)));
+      }
+    }
+    for (; c <= r; c++) st(cr, c, sr * ld(scale, c) * ld(ar, c));
     if (r < nZ) st(cr, r, ld(cr, r) + 1.0);
   }
 }
