@@ -4,9 +4,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { anova, formatAnova, type AnovaTable } from "../src/anova.js";
-import { main } from "../src/cli.js";
 import { lmer, type LinearMixedModel } from "../src/linearmixedmodel.js";
 import type { FactorColumn, NumericColumn, Table } from "../src/data.js";
+import { runCli } from "./helpers/cli.js";
 import { referenceDir, referenceTable } from "./helpers/reference.js";
 
 const rel = (got: number, want: number) => Math.abs(got - want) / Math.abs(want);
@@ -294,18 +294,7 @@ describe("anova() errors", () => {
 describe("lmm compare", () => {
   afterEach(() => vi.restoreAllMocks());
 
-  async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = "", err = "";
-    const o = vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-    const e = vi.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
-    try {
-      const code = await main(["node", "lmm", ...args]);
-      return { code, out, err };
-    } finally {
-      o.mockRestore();
-      e.mockRestore();
-    }
-  }
+  const run = runCli;
 
   const csv = data("sleepstudy.csv");
   const levels = data("sleepstudy.levels.json");
