@@ -743,12 +743,30 @@ export class LinearMixedModel {
   }
 
   /** The structured result, with the field names of the lme4 reference fits. */
+  /** The structured result, with the field names of the lme4 reference fits, plus inference extensions. */
   toJSON(): FitJSON {
-    const obj = this.objectiveValue;
-    const fitted = this.fitted();
     const satt = satterthwaite(this);
     const r2 = r2Nakagawa(this);
     const iccs = icc(this);
+    return {
+      ...this.coreJSON({ condVar: true, ddf: "Satterthwaite" }),
+      satterthwaite: satt,
+      anova_type3: anovaType3(this),
+      tidy: tidy(this, { effects: ["fixed", "ran_pars"], confInt: true }, { satterthwaite: satt }),
+      glance: glance(this),
+      r2_nakagawa: { marginal: r2.marginal, conditional: r2.conditional },
+      icc: { adjusted: iccs.adjusted, unadjusted: iccs.unadjusted, by_group: iccs.byGroup },
+      varpart: varPart(this).fractions,
+    };
+  }
+
+  /**
+   * The fields every consumer needs; conditional variances (an O(q³) inverse for large crossed
+   * designs) and the Satterthwaite tests (dozens of factorisations) only when asked for.
+   */
+  private coreJSON(opts: { condVar: boolean; ddf: "Satterthwaite" | "none" }): FitJSON {
+    const obj = this.objectiveValue;
+    const fitted = this.fitted();
     return {
       call: "lmer",
       formula: this.formula.source,
@@ -779,7 +797,7 @@ export class LinearMixedModel {
       AIC: this.AIC(),
       BIC: this.BIC(),
       df_residual: this.dfResidual(),
-      ranef: this.ranef({ condVar: true }),
+      ranef: this.ranef({ condVar: opts.condVar }),
       fitted_head: Array.from(fitted.subarray(0, 20)),
       scaled_residuals: this.scaledResidualQuantiles(),
       singular: this.isSingular(),
@@ -789,13 +807,7 @@ export class LinearMixedModel {
       optimizer_message: this.optMessage,
       conv_messages: [...this.convMessages],
       warnings: this.warnings,
-      satterthwaite: satt,
-      anova_type3: anovaType3(this),
-      tidy: tidy(this, { effects: ["fixed", "ran_pars"], confInt: true }, { satterthwaite: satt }),
-      glance: glance(this),
-      r2_nakagawa: { marginal: r2.marginal, conditional: r2.conditional },
-      icc: { adjusted: iccs.adjusted, unadjusted: iccs.unadjusted, by_group: iccs.byGroup },
-      varpart: varPart(this).fractions,
+      ...(opts.ddf === "Satterthwaite" ? { satterthwaite: satterthwaite(this) } : {}),
       engine: this.engine,
       time_s: this.timeS,
     };
@@ -806,6 +818,8 @@ export class LinearMixedModel {
    * with ddf "none" lme4's own.
    */
   summary(opts: { dataName?: string; correlation?: boolean; ddf?: "Satterthwaite" | "none" } = {}): string {
-    return formatSummary(this.toJSON(), { dataName: opts.dataName ?? this.options.dataName, correlation: opts.correlation, ddf: opts.ddf });
+    const ddf = opts.ddf ?? "Satterthwaite";
+    const fit = this.coreJSON({ condVar: false, ddf });
+    return formatSummary(fit, { dataName: opts.dataName ?? this.options.dataName, correlation: opts.correlation, ddf });
   }
 }

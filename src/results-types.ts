@@ -72,18 +72,18 @@ export interface FitJSON {
   conv_messages: string[];
   /** everything the user must know: conv_messages plus rank-deficiency and missing-value notes (extension) */
   warnings: string[];
-  /** lmerTest's Satterthwaite t tests per fixed effect: df, t, p keyed by column name */
-  satterthwaite: { df: Record<string, number>; t: Record<string, number>; p: Record<string, number> };
+  /** lmerTest's Satterthwaite t tests per fixed effect: df, t, p keyed by column name (toJSON: always) */
+  satterthwaite?: { df: Record<string, number>; t: Record<string, number>; p: Record<string, number> };
   /** lmerTest's type III F tests with Satterthwaite denominator df */
-  anova_type3: { term: string; NumDF: number; DenDF: number; F: number; p: number }[];
+  anova_type3?: { term: string; NumDF: number; DenDF: number; F: number; p: number }[];
   /** broom.mixed's tidy(fit, effects = c("fixed", "ran_pars"), conf.int = TRUE) (extension) */
-  tidy: import("./tidy.js").TidyRow[];
+  tidy?: import("./tidy.js").TidyRow[];
   /** broom.mixed's glance(fit): REMLcrit for REML fits, deviance for ML (extension) */
-  glance: import("./tidy.js").Glance;
+  glance?: import("./tidy.js").Glance;
   /** Nakagawa's marginal / conditional R², performance::icc, variancePartition fractions (extensions) */
-  r2_nakagawa: { marginal: number; conditional: number };
-  icc: { adjusted: number; unadjusted: number; by_group: Record<string, number> };
-  varpart: Record<string, number>;
+  r2_nakagawa?: { marginal: number; conditional: number };
+  icc?: { adjusted: number; unadjusted: number; by_group: Record<string, number> };
+  varpart?: Record<string, number>;
   /** which engine build ran the fit: "wasm-simd" | "wasm-scalar" | "ts" (extension) */
   engine: string;
   /** wall time of the fit in seconds (extension) */
