@@ -1,5 +1,5 @@
 // The project's copy of the lme4 reference fits (test/fixtures/reference, refreshed from
-// ../shared/reference by `npm run reference:sync`).
+// the shared reference folder by `npm run reference:sync`).
 import fs from "node:fs";
 import path from "node:path";
 import { parseCSV, type Table } from "../../src/data.js";
