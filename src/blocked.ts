@@ -77,6 +77,7 @@ export class BlockedSystem {
   readonly nPanelRows: number;
   readonly scalarTrailing: boolean;
   private lay!: Layout;
+  private view: Float64Array | undefined;
   private readonly panels: PanelStructure;
   private readonly X: Float64Array;
   private readonly y: Float64Array;
@@ -294,9 +295,19 @@ export class BlockedSystem {
     }
   }
 
+  /**
+   * A Float64Array view of the arena, made anew only when the memory has grown (which detaches the
+   * old view): the per-θ path allocates nothing.
+   */
+  private f64(): Float64Array {
+    const buf = this.kernels.buffer();
+    if (this.view?.buffer !== buf) this.view = new Float64Array(buf);
+    return this.view;
+  }
+
   /** Λ(θ): θ holds each term's lower triangle column by column (lme4's order). */
   private setLambda(theta: ArrayLike<number>): void {
-    const f = new Float64Array(this.kernels.buffer());
+    const f = this.f64();
     this.terms.forEach((t, i) => {
       const base = this.lay.lambda[i] >> 3;
       f.fill(0, base, base + t.k * t.k);
@@ -334,7 +345,7 @@ export class BlockedSystem {
     K.schurDowndate(t0.k, L.panelStart, L.panelRow, L.panelOf, L.rowPtr, L.rowEntry, L.P, this.q2, L.C);
     // The last pivot is r: zero only for a perfect fit, where σ̂ = 0 is outside the model.
     if (K.choleskyStrided(L.C, this.q2, this.q2) !== 0) return null;
-    const r = new Float64Array(K.buffer())[(L.C >> 3) + this.q2 * this.q2 - 1];
+    const r = this.f64()[(L.C >> 3) + this.q2 * this.q2 - 1];
     const pwrss = r * r;
     const logdetZ =
       2 * (K.sumLogDiagBlocks(L.L11, t0.m, t0.k) + K.sumLogDiag(L.C, this.nZ2, this.q2 + 1));
