@@ -36,6 +36,11 @@ export interface LmerOptions extends FrameOptions {
   optCtrl?: OptimOptions;
   /** Name of the data set for the summary's "Data:" line. */
   dataName?: string;
+  /**
+   * Called after every objective evaluation of the optimizer with the count so far and the value
+   * (for progress displays; a Web Worker can post it to the page). Throwing from it aborts the fit.
+   */
+  progress?: (info: { evaluations: number; objective: number }) => void;
 }
 
 /**
@@ -323,7 +328,15 @@ export class LinearMixedModel {
     start.forEach((v, i) => {
       if (!(v >= lower[i])) throw new Error(`start[${i}] (${this.thetaNames()[i]}) = ${v} is below its lower bound ${lower[i]}`);
     });
-    const f = (th: Float64Array) => this.objective(th);
+    const progress = this.options.progress;
+    let evaluations = 0;
+    const f = progress
+      ? (th: Float64Array) => {
+          const v = this.objective(th);
+          progress({ evaluations: ++evaluations, objective: v });
+          return v;
+        }
+      : (th: Float64Array) => this.objective(th);
     if (!Number.isFinite(f(Float64Array.from(start)))) {
       throw new Error(
         `the response '${this.frame.responseName}' is fitted exactly by the fixed effects (residual sum of squares 0): ` +
