@@ -21,6 +21,8 @@ await Promise.all([
   // In Node the dependencies are installed next to the package: import them rather than bundle them.
   build({ ...common, entryPoints: ["src/node.ts"], outfile: "dist/node/index.js", platform: "node", packages: "external" }),
   build({ ...common, entryPoints: ["src/cli.ts"], outfile: "dist/node/cli.js", platform: "node", packages: "external" }),
+  // fitMany's worker_threads entry, next to index.js and cli.js (src/fitmany-node.ts finds it there).
+  build({ ...common, entryPoints: ["src/fitmany-worker.ts"], outfile: "dist/node/fitmany-worker.js", platform: "node", packages: "external" }),
 ]);
 execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
 console.log("built dist/browser/index.js, dist/node/index.js, dist/node/cli.js, dist/types");

@@ -70,3 +70,9 @@ async function makeKernels(name: EngineName): Promise<Kernels> {
   if (name === "wasm-simd" && !simdSupported()) throw new Error("this runtime does not support WebAssembly SIMD");
   return instantiateKernels(name, name === "wasm-simd" ? wasmBytes.simd : wasmBytes.scalar);
 }
+
+/** The WebAssembly module bytes of a build, for starting the same build in workers. */
+export async function engineBytes(name: "wasm-simd" | "wasm-scalar"): Promise<Uint8Array> {
+  const { wasmBytes } = await import("./wasm-bytes.js");
+  return name === "wasm-simd" ? wasmBytes.simd : wasmBytes.scalar;
+}

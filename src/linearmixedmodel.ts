@@ -250,11 +250,23 @@ export class LinearMixedModel {
    * so its refit(changes) fits the original data with the changes and then refits that to y.
    */
   refitResponse(y: ArrayLike<number>): LinearMixedModel {
+    return this.fitResponse(y, { start: Array.from(this.thetaHat), name: "newresp" });
+  }
+
+  /**
+   * The model's design fitted to the response y (one value per row of this model's frame, on the
+   * response's scale, offset included): only A's y column is computed anew (BlockedSystem.withResponse),
+   * the optimizer starts at `start` (default: lme4's start, as a fresh lmer() fit of y would).
+   * This model is not changed; it need not be fitted itself (see LinearMixedModel.design).
+   * Many-response fits (fitMany) call this once per response.
+   */
+  fitResponse(y: ArrayLike<number>, opts: { start?: number[]; name?: string } = {}): LinearMixedModel {
     const time0 = performance.now();
-    if (y.length !== this.n) throw new Error(`newresp has ${y.length} values but the model has ${this.n} observations`);
+    const what = opts.name ?? "the response";
+    if (y.length !== this.n) throw new Error(`${what} has ${y.length} values but the model has ${this.n} observations`);
     const yy = Float64Array.from(y);
     for (let i = 0; i < yy.length; i++) {
-      if (!Number.isFinite(yy[i])) throw new Error(`newresp[${i}] is ${yy[i]}: the new response must be finite at every row of the fit`);
+      if (!Number.isFinite(yy[i])) throw new Error(`${what}[${i}] is ${yy[i]}: the response must be finite at every row of the fit`);
     }
     const off = this.frame.offset;
     const yAdj = off ? yy.map((v, i) => v - off[i]) : yy;
@@ -268,7 +280,7 @@ export class LinearMixedModel {
     m.convMessages = [];
     m.optWarnings = [];
     m.fevals = 0;
-    w.options = { ...this.options, start: Array.from(this.thetaHat) };
+    w.options = { ...this.options, start: opts.start };
     try {
       m.optimize();
     } finally {
@@ -281,9 +293,17 @@ export class LinearMixedModel {
       writable: true,
       enumerable: false,
       value: (changes: Partial<LmerOptions> = {}) =>
-        LinearMixedModel.fit(kernels, formula, data, { ...options, ...changes }).refitResponse(yy),
+        LinearMixedModel.fit(kernels, formula, data, { ...options, ...changes }).fitResponse(yy, opts),
     });
     return m;
+  }
+
+  /**
+   * The model's design (frame, Z, X, the blocked layout and A's design part) without a fit, for
+   * fitting many responses with fitResponse. Its own results are not available (it has not been fitted).
+   */
+  static design(kernels: Kernels, formula: string | ParsedFormula, data: DataInput | Table, options: LmerOptions = {}): LinearMixedModel {
+    return new LinearMixedModel(kernels, formula, data, options);
   }
 
   get n(): number {
@@ -337,7 +357,15 @@ export class LinearMixedModel {
           return v;
         }
       : (th: Float64Array) => this.objective(th);
-    if (!Number.isFinite(f(Float64Array.from(start)))) {
+    // A response the fixed effects fit exactly (a constant, an all-zero gene) leaves no residual
+    // variance: lme4 then "fits" σ̂ ≈ 1e-16 with huge t statistics; an error is the honest answer.
+    // Exactly: r² = 0; in rounding: r² comes from y'y minus the fitted part's square (the Cholesky
+    // downdate of A's y row), so below ~1000 rounding units of y'y it is zero to working precision.
+    const o0 = this.system.update(start);
+    let yy = 0;
+    const off = this.frame.offset;
+    this.frame.y.forEach((v, i) => (yy += (off ? v - off[i] : v) ** 2));
+    if (!Number.isFinite(f(Float64Array.from(start))) || (o0 !== null && o0.pwrss <= 1000 * Number.EPSILON * yy)) {
       throw new Error(
         `the response '${this.frame.responseName}' is fitted exactly by the fixed effects (residual sum of squares 0): ` +
           `there is no residual variance to estimate`,
@@ -741,6 +769,11 @@ export class LinearMixedModel {
   }
 
   /** Everything the user must know about the fit: convergence, singularity, dropped rows and columns. */
+  /** The optimizer's and lme4's checkConv messages only (the singular-fit message among them). */
+  get convergenceWarnings(): string[] {
+    return [...this.optWarnings, ...this.convMessages];
+  }
+
   get warnings(): string[] {
     const w = [...this.frame.warnings, ...this.optWarnings, ...this.convMessages];
     if (this.frame.nDropped > 0) {

@@ -213,11 +213,11 @@ function cell(v: unknown): string {
  * missing values (null, undefined, NaN) as NA, numbers at full precision (they read back as the same
  * doubles), fields quoted only where needed (as readr's write_csv), lines ending in "\n".
  */
-export function toCSV(rows: readonly object[]): string {
+export function toCSV(rows: readonly object[], opts: { delimiter?: string } = {}): string {
   if (rows.length === 0) return "";
   const fields = Object.keys(rows[0]);
   const data = rows.map((r) => fields.map((f) => cell((r as Record<string, unknown>)[f])));
-  return Papa.unparse({ fields, data }, { newline: "\n", quotes: false }) + "\n";
+  return Papa.unparse({ fields, data }, { newline: "\n", quotes: false, delimiter: opts.delimiter ?? "," }) + "\n";
 }
 
 /**

@@ -1,0 +1,379 @@
+// Many responses, one design: the same mixed model fitted to every row of a response matrix (genes of
+// a single-cell study, time points × channels of an EEG study). What does not depend on y (the model
+// frame, Z, X, the blocked layout and A's design part) is built once; per response only A's y column
+// (Z'y, X'y, y'y) is written and θ optimised (LinearMixedModel.fitResponse). Responses are fitted in
+// chunks of fixed size, in this thread or in workers; a response's result depends only on its own
+// values (and, with warmStart, on the responses before it in its chunk), so it is the same for any
+// number of threads.
+
+import { toColumns, type Column, type DataInput, type Table } from "./data.js";
+import { SINGULAR_MESSAGE } from "./convergence.js";
+import { engineBytes, instantiateKernels, loadKernels, type EngineChoice } from "./engine.js";
+import { deparse, parseFormula } from "./formula.js";
+import type { ParsedFormula } from "./formula-types.js";
+import type { Kernels } from "./kernels.js";
+import { LinearMixedModel, type LmerOptions } from "./linearmixedmodel.js";
+import { ManyResults, type ResponseFit } from "./manyresults.js";
+import { checkResponseMatrix, responseVector, type ResponseMatrix } from "./responses.js";
+import { satterthwaite } from "./satterthwaite.js";
+import { TsKernels } from "./kernels.js";
+import { varPart } from "./varpart.js";
+
+export interface FitManyOptions extends Omit<LmerOptions, "start" | "progress" | "engine"> {
+  /** Kernel build, as lmer's engine option; every worker uses the same one. */
+  engine?: EngineChoice;
+  /** Worker threads (default: all cores where workers are available; 1: in this thread). */
+  threads?: number;
+  /** Responses per task handed to a worker (default 32). Bounds the memory of responses in flight. */
+  chunkSize?: number;
+  /**
+   * Start each response's optimisation at the previous response's θ̂ within its chunk (faster when
+   * responses are alike). Default false: every response starts where a single lmer() fit would, so
+   * each result equals that fit's.
+   */
+  warmStart?: boolean;
+  /** "Satterthwaite" (default, lmerTest's df and p) or "none" (t statistics only, as lme4). */
+  ddf?: "Satterthwaite" | "none";
+  /**
+   * The design column holding the observation ids that Y.obsIds name (default: the design's first
+   * column). When Y has no obsIds, design rows are taken in Y's observation order.
+   */
+  idColumn?: string;
+  /** Called as chunks complete: responses done, total, seconds elapsed, estimated seconds left. */
+  onProgress?: (p: { done: number; total: number; elapsedS: number; etaS: number }) => void;
+}
+
+/** What a worker needs to rebuild the fitter: plain, structured-clone-friendly data. */
+export interface ManySpec {
+  formula: string;
+  design: Table;
+  options: Omit<FitManyOptions, "onProgress" | "threads" | "engine">;
+  engineName: Kernels["name"];
+}
+
+/** Placeholder response column name: the design's own columns never start with a dot and a space. */
+const RESPONSE = ". response";
+
+/**
+ * The formula with the placeholder response: `~ condition + (1|donor)` (or `expr ~ ...`, whose left side
+ * only names the responses) becomes `` `. response` ~ condition + (1|donor) ``.
+ */
+function withPlaceholderResponse(formula: string): string {
+  const parsed = parseFormula(formula);
+  const tilde = formula.indexOf("~");
+  if (parsed.response !== null) {
+    const lhs = deparse(parsed.response);
+    if (!/^[A-Za-z.][A-Za-z0-9._]*$/.test(lhs)) {
+      throw new Error(`fitMany: the left side of '${formula}' must be a plain name (or empty: '~ terms'); the responses are the matrix's rows, got '${lhs}'`);
+    }
+  }
+  return "`" + RESPONSE + "` " + formula.slice(tilde);
+}
+
+/** The rows `idx` of a table, as a new table (columns copied; the input is untouched). */
+export function takeRows(table: Table, idx: ArrayLike<number>): Table {
+  const columns = new Map<string, Column>();
+  for (const [name, col] of table.columns) {
+    if (col.type === "numeric") {
+      columns.set(name, { type: "numeric", values: Float64Array.from(idx, (i) => col.values[i]) });
+    } else {
+      columns.set(name, { ...col, codes: Int32Array.from(idx, (i) => col.codes[i]) } as Column);
+    }
+  }
+  return { names: table.names.slice(), nrow: idx.length, columns };
+}
+
+/** The design's values as strings for matching ids (factor labels, numbers as written). */
+function idStrings(col: Column): string[] {
+  if (col.type === "numeric") return Array.from(col.values, (v) => String(v));
+  return Array.from(col.codes, (c) => (c < 0 ? "" : col.levels[c]));
+}
+
+/**
+ * The design table in Y's observation order: row i describes observation i. With Y.obsIds, they are
+ * looked up in the id column; ids missing from the design, or repeated, are errors that name them.
+ */
+export function alignDesign(design: Table, Y: ResponseMatrix, idColumn?: string): Table {
+  if (!Y.obsIds) {
+    if (design.nrow !== Y.nObs) {
+      throw new Error(`the design has ${design.nrow} rows but the response matrix has ${Y.nObs} observations (and no observation ids to match them by)`);
+    }
+    return design;
+  }
+  const idName = idColumn ?? design.names[0];
+  const col = design.columns.get(idName);
+  if (!col) throw new Error(`id column '${idName}' is not in the design (columns: ${design.names.join(", ")})`);
+  const ids = idStrings(col);
+  const rowOf = new Map<string, number>();
+  const repeated: string[] = [];
+  ids.forEach((id, i) => (rowOf.has(id) ? repeated.push(id) : rowOf.set(id, i)));
+  if (repeated.length > 0) {
+    throw new Error(`${repeated.length} id${repeated.length === 1 ? "" : "s"} of design column '${idName}' repeated (first: ${repeated.slice(0, 3).join(", ")})`);
+  }
+  const missing: string[] = [];
+  const idx = Y.obsIds.map((id) => {
+    const i = rowOf.get(id);
+    if (i === undefined) missing.push(id);
+    return i ?? -1;
+  });
+  if (missing.length > 0) {
+    throw new Error(
+      `${missing.length} of ${Y.nObs} observations of the response matrix have no row in the design (column '${idName}'; first: ${missing.slice(0, 3).join(", ")})`,
+    );
+  }
+  const identity = idx.length === design.nrow && idx.every((v, i) => v === i);
+  return identity ? design : takeRows(design, idx);
+}
+
+/**
+ * Fits one response after another on a shared design. Complete responses reuse the design model;
+ * a response with missing values is fitted on its own rows (a single fit on that subset), the design
+ * of each missing-value pattern built once and kept for the next responses with the same pattern.
+ */
+export class ResponseFitter {
+  readonly terms: string[];
+  readonly thetaNames: string[];
+  private readonly base: LinearMixedModel;
+  private readonly formula: ParsedFormula;
+  private readonly options: LmerOptions;
+  private readonly ddf: "Satterthwaite" | "none";
+  private readonly subsets = new Map<string, LinearMixedModel>();
+  private readonly y: Float64Array;
+
+  constructor(
+    private readonly kernels: Kernels,
+    private readonly spec: ManySpec,
+  ) {
+    this.formula = parseFormula(withPlaceholderResponse(spec.formula));
+    const { chunkSize: _c, warmStart: _w, ddf, idColumn: _i, ...lmerOptions } = spec.options;
+    this.options = lmerOptions;
+    this.ddf = ddf ?? "Satterthwaite";
+    const design = withResponseColumn(spec.design, new Float64Array(spec.design.nrow));
+    this.base = LinearMixedModel.design(kernels, this.formula, design, this.options);
+    this.terms = this.base.frame.xNames.slice();
+    this.thetaNames = this.base.thetaNames();
+    this.y = new Float64Array(this.base.n);
+  }
+
+  /** Observations (design rows) the model uses, after dropping rows with missing covariates. */
+  get rows(): Int32Array {
+    return this.base.frame.rows;
+  }
+
+  /** Fits one response given over all observations (NaN = missing); errors become the result's error. */
+  fit(yAll: Float64Array, start?: number[]): ResponseFit {
+    try {
+      const model = this.model(yAll, start);
+      return this.extract(model);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      return this.failed(msg.replaceAll(`'${RESPONSE}' `, ""));
+    }
+  }
+
+  private model(yAll: Float64Array, start?: number[]): LinearMixedModel {
+    const rows = this.base.frame.rows;
+    const missing: number[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const v = yAll[rows[i]];
+      if (Number.isFinite(v)) this.y[i] = v;
+      else missing.push(i);
+    }
+    if (missing.length === 0) return this.base.fitResponse(this.y, { start });
+    const design = this.subsetDesign(missing);
+    // The subset table holds the kept rows in order; its frame's rows index into them.
+    const miss = new Set(missing);
+    const kept = Array.from(rows).filter((_, i) => !miss.has(i));
+    const y = Float64Array.from(design.frame.rows, (k) => yAll[kept[k]]);
+    return design.fitResponse(y, { start });
+  }
+
+  private subsetDesign(missing: number[]): LinearMixedModel {
+    const key = missing.join(",");
+    const hit = this.subsets.get(key);
+    if (hit) return hit;
+    if (this.subsets.size >= 16) this.subsets.delete(this.subsets.keys().next().value as string);
+    const miss = new Set(missing);
+    const kept = Array.from(this.base.frame.rows).filter((_, i) => !miss.has(i));
+    const table = withResponseColumn(takeRows(this.spec.design, kept), new Float64Array(kept.length));
+    const m = LinearMixedModel.design(this.kernels, this.formula, table, this.options);
+    this.subsets.set(key, m);
+    return m;
+  }
+
+  private extract(m: LinearMixedModel): ResponseFit {
+    const J = this.terms.length;
+    const nan = () => new Array<number>(J).fill(NaN);
+    const out: ResponseFit = {
+      estimate: nan(),
+      stdError: nan(),
+      df: nan(),
+      statistic: nan(),
+      pValue: nan(),
+      theta: m.theta,
+      sigma: m.sigma,
+      objective: m.objectiveAtOptimum,
+      nobs: m.n,
+      singular: m.isSingular(),
+      converged: m.convergenceWarnings.every((w) => w === SINGULAR_MESSAGE),
+      evaluations: m.feval,
+      fractions: varPart(m).fractions,
+      messages: m.warnings,
+      error: null,
+    };
+    const beta = m.fixef(), se = m.se();
+    const satt = this.ddf === "Satterthwaite" ? satterthwaite(m) : null;
+    this.terms.forEach((name, j) => {
+      if (!(name in beta)) return;
+      out.estimate[j] = beta[name];
+      out.stdError[j] = se[name];
+      out.statistic[j] = beta[name] / se[name];
+      if (satt) {
+        out.df[j] = satt.df[name];
+        out.pValue[j] = satt.p[name];
+      }
+    });
+    return out;
+  }
+
+  private failed(error: string): ResponseFit {
+    const J = this.terms.length;
+    const nan = () => new Array<number>(J).fill(NaN);
+    return {
+      estimate: nan(), stdError: nan(), df: nan(), statistic: nan(), pValue: nan(),
+      theta: new Array<number>(this.thetaNames.length).fill(NaN),
+      sigma: NaN, objective: NaN, nobs: 0, singular: false, converged: false, evaluations: 0,
+      fractions: {}, messages: [], error,
+    };
+  }
+
+  /**
+   * A chunk of responses, `values` holding `count` responses of nObs values each (response-major).
+   * With warmStart each response starts at the previous successful one's θ̂ in this chunk.
+   */
+  fitChunk(values: Float64Array, count: number, nObs: number, warmStart: boolean): ResponseFit[] {
+    const out: ResponseFit[] = [];
+    let start: number[] | undefined;
+    for (let r = 0; r < count; r++) {
+      const f = this.fit(values.subarray(r * nObs, (r + 1) * nObs), warmStart ? start : undefined);
+      if (f.error === null && warmStart) start = f.theta;
+      out.push(f);
+    }
+    return out;
+  }
+}
+
+function withResponseColumn(design: Table, y: Float64Array): Table {
+  const columns = new Map(design.columns);
+  columns.set(RESPONSE, { type: "numeric", values: y });
+  return { names: [...design.names, RESPONSE], nrow: design.nrow, columns };
+}
+
+/** A pool of workers that fit chunks (Node's worker_threads or the browser's Web Workers). */
+export interface ManyWorkerPool {
+  readonly size: number;
+  /** Starts the workers with the spec; rejects with the first worker's construction error. */
+  init(spec: ManySpec, engineBytes: Uint8Array | null): Promise<void>;
+  /** Fits a chunk on some idle worker. */
+  fitChunk(values: Float64Array, count: number, nObs: number, warmStart: boolean): Promise<ResponseFit[]>;
+  close(): Promise<void>;
+}
+
+export interface ManyWorkerPlatform {
+  /** Number of cores (the default thread count). */
+  cores(): number;
+  create(threads: number): ManyWorkerPool;
+}
+
+let platform: ManyWorkerPlatform | null = null;
+
+/** Registers the platform's workers (src/node.ts does for Node's worker_threads). */
+export function registerManyWorkers(p: ManyWorkerPlatform | null): void {
+  platform = p;
+}
+
+/** The fitter in a worker: kernels of the named build, from the bytes the main thread sent. */
+export async function fitterFromSpec(spec: ManySpec, bytes: Uint8Array | null): Promise<ResponseFitter> {
+  const kernels = spec.engineName === "ts" ? new TsKernels() : await instantiateKernels(spec.engineName, bytes as Uint8Array<ArrayBuffer>);
+  return new ResponseFitter(kernels, spec);
+}
+
+/**
+ * fitMany(formula, design, Y): the mixed model `formula` (one-sided, `~ condition + (1|donor)`, or with
+ * a plain name on the left) fitted to every response (row) of Y, with the design table's rows
+ * describing Y's observations. Per response and fixed-effect term: estimate, SE, Satterthwaite df,
+ * t and p, with Benjamini-Hochberg adjusted p across responses; per response θ, σ, the objective,
+ * variance fractions and singular / convergence flags. See FitManyOptions.
+ */
+export async function fitMany(
+  formula: string,
+  design: DataInput | Table,
+  Y: ResponseMatrix,
+  options: FitManyOptions = {},
+): Promise<ManyResults> {
+  const t0 = performance.now();
+  checkResponseMatrix(Y);
+  const { threads: threadsOpt, onProgress, engine = "auto", ...rest } = options;
+  const chunkSize = rest.chunkSize ?? 32;
+  if (!(Number.isInteger(chunkSize) && chunkSize > 0)) throw new Error(`chunkSize must be a positive integer, got ${rest.chunkSize}`);
+  if (threadsOpt !== undefined && !(Number.isInteger(threadsOpt) && threadsOpt > 0)) {
+    throw new Error(`threads must be a positive integer, got ${threadsOpt}`);
+  }
+  const table = alignDesign(toColumns(design, { levels: options.levels }), Y, options.idColumn);
+  const kernels = await loadKernels(engine);
+  const spec: ManySpec = { formula, design: table, options: rest, engineName: kernels.name };
+  const fitter = new ResponseFitter(kernels, spec); // validates the formula and design here, before any worker starts
+  const R = Y.nResponses, n = Y.nObs;
+  const threads = Math.min(threadsOpt ?? platform?.cores() ?? 1, Math.max(1, Math.ceil(R / chunkSize)));
+  const fits: ResponseFit[] = new Array(R);
+  let done = 0;
+  const report = (count: number) => {
+    done += count;
+    if (!onProgress) return;
+    const elapsedS = (performance.now() - t0) / 1000;
+    onProgress({ done, total: R, elapsedS, etaS: done > 0 ? (elapsedS / done) * (R - done) : NaN });
+  };
+  const chunkValues = (from: number, count: number) => {
+    const values = new Float64Array(count * n);
+    const y = new Float64Array(n);
+    for (let r = 0; r < count; r++) values.set(responseVector(Y, from + r, y), r * n);
+    return values;
+  };
+  const warm = rest.warmStart ?? false;
+  if (threads <= 1 || !platform) {
+    for (let from = 0; from < R; from += chunkSize) {
+      const count = Math.min(chunkSize, R - from);
+      fitter.fitChunk(chunkValues(from, count), count, n, warm).forEach((f, i) => (fits[from + i] = f));
+      report(count);
+      if (onProgress) await new Promise((r) => setTimeout(r, 0)); // let the caller's progress display draw
+    }
+  } else {
+    const pool = platform.create(threads);
+    try {
+      await pool.init(spec, kernels.name === "ts" ? null : await engineBytes(kernels.name));
+      let next = 0;
+      const lane = async () => {
+        while (next < R) {
+          const from = next;
+          const count = Math.min(chunkSize, R - from);
+          next += count;
+          const res = await pool.fitChunk(chunkValues(from, count), count, n, warm);
+          res.forEach((f, i) => (fits[from + i] = f));
+          report(count);
+        }
+      };
+      await Promise.all(Array.from({ length: threads }, lane));
+    } finally {
+      await pool.close();
+    }
+  }
+  const names = Y.responseNames ?? Array.from({ length: R }, (_, r) => String(r + 1));
+  return new ManyResults(names, fitter.terms, fitter.thetaNames, fits, {
+    formula,
+    REML: options.REML ?? true,
+    engine: kernels.name,
+    threads: Math.max(1, threads),
+    timeS: (performance.now() - t0) / 1000,
+    nObs: n,
+  });
+}
