@@ -6,7 +6,8 @@
 // values (and, with warmStart, on the responses before it in its chunk), so it is the same for any
 // number of threads.
 
-import { toColumns, type Column, type DataInput, type Table } from "./data.js";
+import { toColumns, type DataInput, type Table } from "./data.js";
+import { columnIds, matchObservations, subsetTable } from "./io/match.js";
 import { SINGULAR_MESSAGE } from "./convergence.js";
 import { engineBytes, instantiateKernels, loadKernels, type EngineChoice } from "./engine.js";
 import { deparse, parseFormula } from "./formula.js";
@@ -70,28 +71,10 @@ function withPlaceholderResponse(formula: string): string {
   return "`" + RESPONSE + "` " + formula.slice(tilde);
 }
 
-/** The rows `idx` of a table, as a new table (columns copied; the input is untouched). */
-export function takeRows(table: Table, idx: ArrayLike<number>): Table {
-  const columns = new Map<string, Column>();
-  for (const [name, col] of table.columns) {
-    if (col.type === "numeric") {
-      columns.set(name, { type: "numeric", values: Float64Array.from(idx, (i) => col.values[i]) });
-    } else {
-      columns.set(name, { ...col, codes: Int32Array.from(idx, (i) => col.codes[i]) } as Column);
-    }
-  }
-  return { names: table.names.slice(), nrow: idx.length, columns };
-}
-
-/** The design's values as strings for matching ids (factor labels, numbers as written). */
-function idStrings(col: Column): string[] {
-  if (col.type === "numeric") return Array.from(col.values, (v) => String(v));
-  return Array.from(col.codes, (c) => (c < 0 ? "" : col.levels[c]));
-}
-
 /**
  * The design table in Y's observation order: row i describes observation i. With Y.obsIds, they are
- * looked up in the id column; ids missing from the design, or repeated, are errors that name them.
+ * looked up in the id column (io/match.ts: ids missing from the design, or repeated, are errors that
+ * name them; design rows for no observation are left out).
  */
 export function alignDesign(design: Table, Y: ResponseMatrix, idColumn?: string): Table {
   if (!Y.obsIds) {
@@ -100,29 +83,9 @@ export function alignDesign(design: Table, Y: ResponseMatrix, idColumn?: string)
     }
     return design;
   }
-  const idName = idColumn ?? design.names[0];
-  const col = design.columns.get(idName);
-  if (!col) throw new Error(`id column '${idName}' is not in the design (columns: ${design.names.join(", ")})`);
-  const ids = idStrings(col);
-  const rowOf = new Map<string, number>();
-  const repeated: string[] = [];
-  ids.forEach((id, i) => (rowOf.has(id) ? repeated.push(id) : rowOf.set(id, i)));
-  if (repeated.length > 0) {
-    throw new Error(`${repeated.length} id${repeated.length === 1 ? "" : "s"} of design column '${idName}' repeated (first: ${repeated.slice(0, 3).join(", ")})`);
-  }
-  const missing: string[] = [];
-  const idx = Y.obsIds.map((id) => {
-    const i = rowOf.get(id);
-    if (i === undefined) missing.push(id);
-    return i ?? -1;
-  });
-  if (missing.length > 0) {
-    throw new Error(
-      `${missing.length} of ${Y.nObs} observations of the response matrix have no row in the design (column '${idName}'; first: ${missing.slice(0, 3).join(", ")})`,
-    );
-  }
-  const identity = idx.length === design.nrow && idx.every((v, i) => v === i);
-  return identity ? design : takeRows(design, idx);
+  const { rows } = matchObservations(Y.obsIds, columnIds(design, idColumn ?? design.names[0]));
+  const identity = rows.length === design.nrow && rows.every((v, i) => v === i);
+  return identity ? design : subsetTable(design, rows);
 }
 
 /**
@@ -195,7 +158,7 @@ export class ResponseFitter {
     if (this.subsets.size >= 16) this.subsets.delete(this.subsets.keys().next().value as string);
     const miss = new Set(missing);
     const kept = Array.from(this.base.frame.rows).filter((_, i) => !miss.has(i));
-    const table = withResponseColumn(takeRows(this.spec.design, kept), new Float64Array(kept.length));
+    const table = withResponseColumn(subsetTable(this.spec.design, kept), new Float64Array(kept.length));
     const m = LinearMixedModel.design(this.kernels, this.formula, table, this.options);
     this.subsets.set(key, m);
     return m;
@@ -324,7 +287,7 @@ export async function fitMany(
   const spec: ManySpec = { formula, design: table, options: rest, engineName: kernels.name };
   const fitter = new ResponseFitter(kernels, spec); // validates the formula and design here, before any worker starts
   const R = Y.nResponses, n = Y.nObs;
-  const threads = Math.min(threadsOpt ?? platform?.cores() ?? 1, Math.max(1, Math.ceil(R / chunkSize)));
+  const threads = platform ? Math.min(threadsOpt ?? platform.cores(), Math.max(1, Math.ceil(R / chunkSize))) : 1;
   const fits: ResponseFit[] = new Array(R);
   let done = 0;
   const report = (count: number) => {
@@ -340,32 +303,45 @@ export async function fitMany(
     return values;
   };
   const warm = rest.warmStart ?? false;
-  if (threads <= 1 || !platform) {
-    for (let from = 0; from < R; from += chunkSize) {
-      const count = Math.min(chunkSize, R - from);
+  // Chunks are taken in order by lanes: this thread is one lane (it starts at once, while the
+  // workers load), each worker another. Which lane fits a chunk does not change its results.
+  let next = 0;
+  const take = (): [number, number] | null => {
+    if (next >= R) return null;
+    const from = next, count = Math.min(chunkSize, R - from);
+    next += count;
+    return [from, count];
+  };
+  const pool = threads > 1 && platform ? platform.create(threads - 1) : null;
+  const here = async () => {
+    for (let c = take(); c; c = take()) {
+      const [from, count] = c;
       fitter.fitChunk(chunkValues(from, count), count, n, warm).forEach((f, i) => (fits[from + i] = f));
       report(count);
-      if (onProgress) await new Promise((r) => setTimeout(r, 0)); // let the caller's progress display draw
+      // let worker replies and the caller's progress display through between chunks
+      if (pool || onProgress) await new Promise((r) => setTimeout(r, 0));
     }
-  } else {
-    const pool = platform.create(threads);
+  };
+  const worker = async (ready: Promise<void>) => {
     try {
-      await pool.init(spec, kernels.name === "ts" ? null : await engineBytes(kernels.name));
-      let next = 0;
-      const lane = async () => {
-        while (next < R) {
-          const from = next;
-          const count = Math.min(chunkSize, R - from);
-          next += count;
-          const res = await pool.fitChunk(chunkValues(from, count), count, n, warm);
-          res.forEach((f, i) => (fits[from + i] = f));
-          report(count);
-        }
-      };
-      await Promise.all(Array.from({ length: threads }, lane));
-    } finally {
-      await pool.close();
+      await ready;
+      for (let c = take(); c; c = take()) {
+        const [from, count] = c;
+        const res = await pool!.fitChunk(chunkValues(from, count), count, n, warm);
+        res.forEach((f, i) => (fits[from + i] = f));
+        report(count);
+      }
+    } catch (e) {
+      next = R; // stop the other lanes
+      throw e;
     }
+  };
+  try {
+    const ready = pool ? pool.init(spec, kernels.name === "ts" ? null : await engineBytes(kernels.name)) : Promise.resolve();
+    ready.catch(() => {}); // awaited by the worker lanes; here only so an early failure is not unhandled
+    await Promise.all([here(), ...Array.from({ length: pool?.size ?? 0 }, () => worker(ready))]);
+  } finally {
+    await pool?.close();
   }
   const names = Y.responseNames ?? Array.from({ length: R }, (_, r) => String(r + 1));
   return new ManyResults(names, fitter.terms, fitter.thetaNames, fits, {

@@ -154,7 +154,8 @@ export class ManyResults {
 
   /**
    * Per response: σ, objective, flags, evaluations, θ (columns theta_<lme4 name>), variance fractions
-   * (columns varfrac_<component>) and the error if the response could not be fitted.
+   * (columns varfrac_<component>), the fit's warnings (joined by "; ") and the error if the response
+   * could not be fitted.
    */
   responseRows(): Record<string, string | number | boolean>[] {
     const T = this.thetaNames.length, C = this.components.length;
@@ -170,6 +171,7 @@ export class ManyResults {
       };
       this.thetaNames.forEach((name, t) => (row[`theta_${name}`] = this.theta[r * T + t]));
       this.components.forEach((name, c) => (row[`varfrac_${name}`] = this.varFractions[r * C + c]));
+      row.warnings = this.messages[r].join("; ");
       row.error = this.errors[r] ?? "";
       return row;
     });

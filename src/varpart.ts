@@ -63,38 +63,56 @@ function termCovariances(m: LinearMixedModel, keys: string[]): Float64Array[] {
   });
 }
 
-/** Xβ̂ per observation (without offset), and each column's part X[, c] β̂_c. */
-function fixedPredictions(m: LinearMixedModel): { eta: Float64Array; columns: Float64Array[] } {
-  const n = m.n, p = m.p, X = m.frame.X;
-  const fe = m.fixef();
-  const beta = m.frame.xNames.map((nm) => fe[nm]);
-  const eta = new Float64Array(n);
-  // columns[c] = X[, c] β_c
-  const columns = Array.from({ length: p }, () => new Float64Array(n));
+// The components are quadratic forms in the design's second moments, computed once per design and
+// cached (fitMany reuses one design for thousands of responses): per fit the cost is O(p² + Σ k²),
+// not O(n).
+const xCovariances = new WeakMap<Float64Array, Float64Array>();
+const zMoments = new WeakMap<Float64Array, Float64Array>();
+
+/** The columns' covariance matrix of X (n × p row-major), R's cov(X): centred, n − 1 denominator. */
+function columnCovariance(X: Float64Array, n: number, p: number): Float64Array {
+  const hit = xCovariances.get(X);
+  if (hit && hit.length === p * p) return hit;
+  const mean = new Float64Array(p);
+  for (let r = 0; r < n; r++) for (let c = 0; c < p; c++) mean[c] += X[r * p + c];
+  for (let c = 0; c < p; c++) mean[c] /= n;
+  const C = new Float64Array(p * p);
+  const d = new Float64Array(p);
   for (let r = 0; r < n; r++) {
-    let s = 0;
-    for (let c = 0; c < p; c++) {
-      const v = X[r * p + c] * beta[c];
-      columns[c][r] = v;
-      s += v;
-    }
-    eta[r] = s;
+    for (let c = 0; c < p; c++) d[c] = X[r * p + c] - mean[c];
+    for (let a = 0; a < p; a++) for (let b = 0; b <= a; b++) C[a * p + b] += d[a] * d[b];
   }
-  return { eta, columns };
+  for (let a = 0; a < p; a++) {
+    for (let b = 0; b <= a; b++) {
+      C[a * p + b] /= n - 1;
+      C[b * p + a] = C[a * p + b];
+    }
+  }
+  xCovariances.set(X, C);
+  return C;
 }
 
-/** R's var(x): sum of squared deviations / (n − 1), about R's mean (which refines sum/n by a second pass). */
-function variance(x: ArrayLike<number>, denominator: "n-1" | "n" = "n-1"): number {
-  const n = x.length;
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += x[i];
-  mean /= n;
-  let t = 0;
-  for (let i = 0; i < n; i++) t += x[i] - mean;
-  mean += t / n;
-  let ss = 0;
-  for (let i = 0; i < n; i++) ss += (x[i] - mean) ** 2;
-  return ss / (denominator === "n" ? n : n - 1);
+/** M = (1/n) Σ_i z_i z_i' over the rows z_i of a term's model matrix Z (n × k). */
+function secondMoments(Z: Float64Array, n: number, k: number): Float64Array {
+  const hit = zMoments.get(Z);
+  if (hit && hit.length === k * k) return hit;
+  const M = new Float64Array(k * k);
+  for (let r = 0; r < n; r++) for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) M[a * k + b] += Z[r * k + a] * Z[r * k + b];
+  for (let i = 0; i < k * k; i++) M[i] /= n;
+  zMoments.set(Z, M);
+  return M;
+}
+
+/** var(Σ_{c ∈ cols} X_c β_c) with the n − 1 denominator: β_cols' C β_cols (≥ 0; rounding can dip below). */
+function predictionVariance(C: Float64Array, p: number, beta: number[], cols: number[]): number {
+  let v = 0;
+  for (const a of cols) for (const b of cols) v += beta[a] * C[a * p + b] * beta[b];
+  return Math.max(0, v);
+}
+
+function fixedBeta(m: LinearMixedModel): number[] {
+  const fe = m.fixef();
+  return m.frame.xNames.map((nm) => fe[nm]);
 }
 
 /**
@@ -115,23 +133,20 @@ export function varianceComponents(m: LinearMixedModel): VarianceComponents {
   let random = 0;
   let randomSlopes = false;
   m.reTerms.forEach((t, ti) => {
-    const k = t.names.length, S = covs[ti], Z = t.Z;
+    const k = t.names.length, S = covs[ti];
+    // mean_i z_i' Σ z_i = Σ_ab Σ_ab M_ab
+    const M = secondMoments(t.Z, n, k);
     let s = 0;
-    for (let r = 0; r < n; r++) {
-      for (let a = 0; a < k; a++) {
-        const za = Z[r * k + a];
-        if (za === 0) continue;
-        for (let b = 0; b < k; b++) s += za * S[a * k + b] * Z[r * k + b];
-      }
-    }
-    randomByTerm[keys[ti]] = s / n;
-    random += s / n;
+    for (let i = 0; i < k * k; i++) s += S[i] * M[i];
+    randomByTerm[keys[ti]] = s;
+    random += s;
     if (t.names[0] === "(Intercept)") intercept[keys[ti]] = S[0];
     if (t.names.some((nm) => nm !== "(Intercept)")) randomSlopes = true;
   });
-  const { eta } = fixedPredictions(m);
+  const p = m.p;
+  const all = Array.from({ length: p }, (_, c) => c);
   return {
-    fixed: variance(eta),
+    fixed: predictionVariance(columnCovariance(m.frame.X, n, p), p, fixedBeta(m), all),
     random,
     residual: m.sigma ** 2,
     randomByTerm,
@@ -243,25 +258,21 @@ export interface VarPart {
 export function varPart(m: LinearMixedModel): VarPart {
   const v = varianceComponents(m);
   const variances: Record<string, number> = { ...v.randomByTerm };
-  const { columns } = fixedPredictions(m);
-  const n = m.n;
+  const n = m.n, p = m.p;
   const assign = m.frame.assign;
-  const labels = m.frame.termLabels;
-  if (assign.length !== columns.length) throw new Error(`internal: ${assign.length} assign entries for ${columns.length} fixed-effect columns`);
-  // X_t β̂_t per term (in term order), columns dropped as rank deficient are not in X.
-  const terms: { label: string; values: Float64Array }[] = [];
-  labels.forEach((label, ti) => {
+  if (assign.length !== p) throw new Error(`internal: ${assign.length} assign entries for ${p} fixed-effect columns`);
+  const C = columnCovariance(m.frame.X, n, p);
+  const beta = fixedBeta(m);
+  const toN = (n - 1) / n; // variancePartition's denominator N
+  // X_t β̂_t per term (in term order); columns dropped as rank deficient are not in X.
+  const terms: { label: string; cols: number[] }[] = [];
+  m.frame.termLabels.forEach((label, ti) => {
     const cols = assign.map((a, c) => (a === ti + 1 ? c : -1)).filter((c) => c >= 0);
-    if (cols.length === 0) return;
-    const values = new Float64Array(n);
-    for (const c of cols) for (let r = 0; r < n; r++) values[r] += columns[c][r];
-    terms.push({ label, values });
+    if (cols.length > 0) terms.push({ label, cols });
   });
   if (terms.length > 0) {
-    const each = terms.map((t) => variance(t.values, "n"));
-    const sum = new Float64Array(n);
-    for (const t of terms) for (let r = 0; r < n; r++) sum[r] += t.values[r];
-    const totalFixed = variance(sum, "n");
+    const each = terms.map((t) => predictionVariance(C, p, beta, t.cols) * toN);
+    const totalFixed = predictionVariance(C, p, beta, terms.flatMap((t) => t.cols)) * toN;
     const sumEach = each.reduce((a, b) => a + b, 0);
     terms.forEach((t, i) => {
       if (t.label in variances) throw new Error(`varPart: the fixed-effect term '${t.label}' has the name of a random-effects term`);

@@ -284,7 +284,7 @@ describe("errors", () => {
     const ids = Y.obsIds!.slice();
     ids[3] = "nope1";
     ids[9] = "nope2";
-    await expect(fitMany(f, design, { ...Y, obsIds: ids })).rejects.toThrow(/2 of 240 observations .* no row in the design \(column 'cell'; first: nope1, nope2\)/);
+    await expect(fitMany(f, design, { ...Y, obsIds: ids })).rejects.toThrow(/2 of 240 matrix observations have no metadata row \(first: nope1, nope2\)/);
   });
 
   it("a design of the wrong length without ids", async () => {
@@ -296,7 +296,7 @@ describe("errors", () => {
   it("repeated ids in the design", async () => {
     const cell = design.cell.slice();
     cell[1] = cell[0];
-    await expect(fitMany(f, { ...design, cell }, Y)).rejects.toThrow(/1 id of design column 'cell' repeated \(first: c0_0\)/);
+    await expect(fitMany(f, { ...design, cell }, Y)).rejects.toThrow(/duplicate metadata ids: 'c0_0' \(positions 1, 2\)/);
   });
 
   it("a left-hand side that is not a plain name", async () => {

@@ -1,0 +1,205 @@
+// fitMany against its alternatives, one run, one machine:
+//   single-cell: 8 donors × 300 cells × 2,000 genes, `~ condition + (1 | donor)` (REML, Satterthwaite)
+//   EEG-like:    30 subjects × 120 items × 500 time points, `~ condition + rt + (1 + condition | subject) + (1 | item)`
+// Columns: fitMany with all cores and with 1 thread, a loop of this library's single lmer() fits,
+// fitMany on the plain TypeScript kernels, and lme4 (+ lmerTest for the Satterthwaite tests) timed
+// with Rscript on a sample of the same responses when R is installed, else the stored per-gene time
+// of test/fixtures/reference/fits/singlecell-pergene.json, extrapolated to the response count.
+// Uses the built package (dist/node: the workers run the bundle). Run: npm run bench:many [-- --quick]
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { DenseResponses } from "../src/responses.js";
+
+// The built package, typed by its sources.
+const { fitMany, lmer, Rng } = (await import(path.join("../dist/node/index.js"))) as typeof import("../src/node.js");
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const quick = process.argv.includes("--quick");
+const outDir = path.join(root, "bench/results");
+
+interface Case {
+  name: string;
+  formula: string;
+  design: Record<string, (string | number)[]>;
+  Y: DenseResponses;
+  rFormula: string;
+}
+
+function singleCell(genes: number): Case {
+  const rng = new Rng(20261125);
+  const cell: string[] = [], donor: string[] = [], condition: string[] = [];
+  for (let d = 0; d < 8; d++) {
+    for (let c = 0; c < 300; c++) {
+      cell.push(`c${d}_${c}`);
+      donor.push(`D${d + 1}`);
+      condition.push(d < 4 ? "control" : "case");
+    }
+  }
+  const n = cell.length;
+  const values = new Float64Array(genes * n);
+  for (let g = 0; g < genes; g++) {
+    const sd = [0, 0.1, 0.3, 0.6][g % 4];
+    const effect = g % 10 === 0 ? 0.5 : 0;
+    const u = Array.from({ length: 8 }, () => sd * rng.normal());
+    for (let i = 0; i < n; i++) {
+      const d = Math.floor(i / 300);
+      values[g * n + i] = 1 + (d >= 4 ? effect : 0) + u[d] + 0.8 * rng.normal();
+    }
+  }
+  return {
+    name: `single-cell 8 donors × 300 cells × ${genes} genes`,
+    formula: "~ condition + (1 | donor)",
+    rFormula: "y ~ condition + (1 | donor)",
+    design: { cell, donor, condition },
+    Y: { kind: "dense", layout: "responses-by-obs", nResponses: genes, nObs: n, values, responseNames: Array.from({ length: genes }, (_, g) => `g${g + 1}`), obsIds: cell },
+  };
+}
+
+function eeg(times: number): Case {
+  const rng = new Rng(7);
+  const subject: string[] = [], item: string[] = [], condition: string[] = [], rt: number[] = [];
+  for (let s = 0; s < 30; s++) {
+    for (let i = 0; i < 120; i++) {
+      subject.push(`s${s + 1}`);
+      item.push(`i${i + 1}`);
+      condition.push((s + i) % 2 ? "related" : "unrelated");
+      rt.push(Math.round(500 + 100 * rng.normal()));
+    }
+  }
+  const n = subject.length;
+  const values = new Float64Array(times * n);
+  for (let t = 0; t < times; t++) {
+    const wave = Math.sin((t / times) * 2 * Math.PI);
+    const us = Array.from({ length: 30 }, () => [rng.normal(), 0.5 * rng.normal()]);
+    const ui = Array.from({ length: 120 }, () => 0.6 * rng.normal());
+    for (let k = 0; k < n; k++) {
+      const s = Math.floor(k / 120), i = k % 120;
+      const rel = condition[k] === "related" ? 1 : 0;
+      values[t * n + k] = us[s][0] + rel * (wave + us[s][1]) + 0.002 * (rt[k] - 500) + ui[i] + 2 * rng.normal();
+    }
+  }
+  return {
+    name: `EEG-like 30 subjects × 120 items × ${times} time points`,
+    formula: "~ condition + rt + (1 + condition | subject) + (1 | item)",
+    rFormula: "y ~ condition + rt + (1 + condition | subject) + (1 | item)",
+    design: { subject, item, condition, rt },
+    Y: { kind: "dense", layout: "responses-by-obs", nResponses: times, nObs: n, values, responseNames: Array.from({ length: times }, (_, t) => `t${t + 1}`) },
+  };
+}
+
+async function time<T>(f: () => Promise<T>): Promise<[number, T]> {
+  const t0 = performance.now();
+  const r = await f();
+  return [(performance.now() - t0) / 1000, r];
+}
+
+function haveLme4(): boolean {
+  try {
+    execFileSync("Rscript", ["-e", "suppressMessages(library(lmerTest))"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** lme4 + lmerTest seconds per response, timed in R on the first `count` responses (one loop, as users write it). */
+function lme4PerResponse(c: Case, count: number): number {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fitmany-bench-"));
+  const n = c.Y.nObs;
+  const cols = Object.keys(c.design);
+  const lines = [[...cols, ...Array.from({ length: count }, (_, r) => `y${r}`)].join(",")];
+  for (let i = 0; i < n; i++) {
+    lines.push([...cols.map((k) => c.design[k][i]), ...Array.from({ length: count }, (_, r) => c.Y.values[r * n + i])].join(","));
+  }
+  fs.writeFileSync(path.join(dir, "d.csv"), lines.join("\n"));
+  const script = `
+suppressMessages(library(lmerTest))
+d <- read.csv("${dir}/d.csv", stringsAsFactors = TRUE)
+t <- system.time(for (r in 0:${count - 1}) { d$y <- d[[paste0("y", r)]]; m <- lmerTest::lmer(${c.rFormula}, d); s <- summary(m) })
+cat(t[["elapsed"]] / ${count})`;
+  const out = execFileSync("Rscript", ["-e", script], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  fs.rmSync(dir, { recursive: true, force: true });
+  return Number(out.trim());
+}
+
+const storedPerGene = JSON.parse(fs.readFileSync(path.join(root, "test/fixtures/reference/fits/singlecell-pergene.json"), "utf8")) as {
+  lmerTest_time_per_gene_s: number;
+  lmer_time_per_gene_s: number;
+};
+
+const cases = quick ? [singleCell(200), eeg(40)] : [singleCell(2000), eeg(500)];
+const R = haveLme4();
+const rows: Record<string, string | number>[] = [];
+for (const c of cases) {
+  const mb = (c.Y.values.byteLength / 2 ** 20).toFixed(1);
+  console.log(`\n${c.name}: ${c.Y.nResponses} responses × ${c.Y.nObs} observations (${mb} MB)`);
+  const mem0 = process.memoryUsage();
+  let peakRss = mem0.rss, peakAb = mem0.arrayBuffers;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakAb = Math.max(peakAb, m.arrayBuffers);
+  }, 20);
+  const [tAll, res] = await time(() => fitMany(c.formula, c.design, c.Y));
+  clearInterval(sampler);
+  const cnt = res.counts();
+  console.log(`  fitMany, ${res.info.threads} threads: ${tAll.toFixed(2)} s (${((tAll / c.Y.nResponses) * 1000).toFixed(3)} ms/response); ${cnt.singular} singular, ${cnt.notConverged} not converged, ${cnt.failed} failed`);
+  const [t1] = await time(() => fitMany(c.formula, c.design, c.Y, { threads: 1 }));
+  console.log(`  fitMany, 1 thread: ${t1.toFixed(2)} s`);
+  // a loop of single fits on a sample (the full loop takes minutes), extrapolated
+  const sample = Math.min(c.Y.nResponses, quick ? 20 : 100);
+  const n = c.Y.nObs;
+  const [tLoop] = await time(async () => {
+    for (let r = 0; r < sample; r++) {
+      const m = await lmer(c.rFormula, { ...c.design, y: c.Y.values.subarray(r * n, (r + 1) * n) });
+      m.toJSON(); // estimates with Satterthwaite tests, as fitMany reports
+    }
+  });
+  const loop = (tLoop / sample) * c.Y.nResponses;
+  console.log(`  loop of lmer() + toJSON(), ${sample} responses: ${(tLoop / sample * 1000).toFixed(2)} ms each → ${loop.toFixed(1)} s for all`);
+  const tsSample = Math.min(c.Y.nResponses, quick ? 20 : 200);
+  const Yts: DenseResponses = { ...c.Y, nResponses: tsSample, values: c.Y.values.subarray(0, tsSample * n), responseNames: c.Y.responseNames!.slice(0, tsSample) };
+  const [tTs] = await time(() => fitMany(c.formula, c.design, Yts, { threads: 1, engine: "ts" }));
+  const [tWasmSample] = await time(() => fitMany(c.formula, c.design, Yts, { threads: 1 }));
+  console.log(`  plain TypeScript kernels, 1 thread, ${tsSample} responses: ${tTs.toFixed(2)} s (WebAssembly ${tWasmSample.toFixed(2)} s)`);
+  let lme4: number, lme4Source: string;
+  const rSample = quick ? 10 : 40;
+  if (R) {
+    lme4 = lme4PerResponse(c, rSample) * c.Y.nResponses;
+    lme4Source = `Rscript, lmerTest loop over ${rSample} responses, extrapolated`;
+  } else if (c.name.startsWith("single-cell")) {
+    lme4 = storedPerGene.lmerTest_time_per_gene_s * c.Y.nResponses;
+    lme4Source = "stored lmerTest time per gene × genes";
+  } else {
+    lme4 = NaN;
+    lme4Source = "no R here and no stored time";
+  }
+  console.log(`  lme4 + lmerTest: ${lme4.toFixed(1)} s (${lme4Source}) → fitMany is ${(lme4 / tAll).toFixed(0)}× faster`);
+  console.log(`  memory: response matrix ${mb} MB; peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB (from ${(mem0.rss / 2 ** 20).toFixed(0)} MB), peak ArrayBuffers +${((peakAb - mem0.arrayBuffers) / 2 ** 20).toFixed(1)} MB`);
+  rows.push({
+    case: c.name,
+    responses: c.Y.nResponses,
+    observations: c.Y.nObs,
+    threads: res.info.threads,
+    fitMany_s: +tAll.toFixed(3),
+    fitMany_1thread_s: +t1.toFixed(3),
+    single_fit_loop_s: +loop.toFixed(2),
+    ts_kernels_vs_wasm: +(tTs / tWasmSample).toFixed(2),
+    lme4_s: +lme4.toFixed(1),
+    lme4_source: lme4Source,
+    speedup_vs_lme4: +(lme4 / tAll).toFixed(1),
+    speedup_vs_loop: +(loop / tAll).toFixed(1),
+    matrix_MB: +mb,
+    peak_rss_MB: +(peakRss / 2 ** 20).toFixed(0),
+    rss_before_MB: +(mem0.rss / 2 ** 20).toFixed(0),
+    peak_arraybuffers_growth_MB: +((peakAb - mem0.arrayBuffers) / 2 ** 20).toFixed(1),
+  });
+}
+fs.mkdirSync(outDir, { recursive: true });
+fs.writeFileSync(path.join(outDir, "fitmany.json"), JSON.stringify(rows, null, 2));
+const keys = Object.keys(rows[0]);
+const md = [`| ${keys.join(" | ")} |`, `|${keys.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${keys.map((k) => r[k]).join(" | ")} |`)].join("\n");
+fs.writeFileSync(path.join(outDir, "fitmany.md"), md + "\n");
+console.log("\n" + md);

@@ -1,0 +1,183 @@
+// `lmm many`: one model for every response (gene) of a matrix, with the design from the matrix's
+// own metadata (.h5ad obs) or a metadata CSV keyed by observation id:
+//   lmm many --matrix <file|dir> [--meta <csv>] --formula "~ condition + (1|donor)" --out results.csv
+//            [--levels levels.json] [--threads N] [--normalize] [--pseudobulk] ...
+import { Command, InvalidArgumentError } from "commander";
+import cliProgress from "cli-progress";
+import { statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { LevelsOption, Table } from "./data.js";
+import { fitMany, type FitManyOptions } from "./fitmany.js";
+import { read10x, readDenseMatrix, readH5ad, logNormalize, filterResponses, alignMetadata } from "./io/index.js";
+import type { ManyResults } from "./manyresults.js";
+import { readCSV, readLevels } from "./node.js";
+import { pseudobulk, fitFixedMany } from "./pseudobulk.js";
+import type { ResponseMatrix } from "./responses.js";
+import { toCSV } from "./tidy.js";
+import { toColumns } from "./data.js";
+import { parseFormula } from "./formula.js";
+
+interface Input {
+  Y: ResponseMatrix;
+  design: Table;
+  notes: string[];
+}
+
+function positiveInt(what: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!(Number.isInteger(n) && n > 0)) throw new InvalidArgumentError(`${what} must be a positive integer, got '${v}'`);
+    return n;
+  };
+}
+
+function fraction(v: string): number {
+  const x = Number(v);
+  if (!(x >= 0 && x <= 1)) throw new InvalidArgumentError(`expected a fraction between 0 and 1, got '${v}'`);
+  return x;
+}
+
+/** The matrix and its design table, in the matrix's observation order. */
+async function readInput(o: Record<string, unknown>, levels: LevelsOption | undefined): Promise<Input> {
+  const file = o.matrix as string;
+  const notes: string[] = [];
+  let Y: ResponseMatrix;
+  let design: Table | null = null;
+  let isDir = false;
+  try {
+    isDir = statSync(file).isDirectory();
+  } catch {
+    throw new Error(`cannot read the matrix '${file}': no such file or directory`);
+  }
+  if (isDir) {
+    Y = await read10x(file, { featureColumn: (o.featureColumn as "name" | "id") ?? "name" });
+  } else if (/\.h5ad$/i.test(file)) {
+    const h = await readH5ad(file, { layer: o.layer as string | undefined });
+    Y = { ...h.Y, obsIds: h.obsIds, responseNames: h.responseNames };
+    if (!o.meta) design = toColumns({ [".obs_id"]: h.obsIds, ...h.obs }, { levels: { ...h.levels, ...levels } });
+  } else {
+    Y = await readDenseMatrix(file);
+  }
+  if (o.meta) {
+    const meta = readCSV(o.meta as string, { levels });
+    const idColumn = (o.idColumn as string | undefined) ?? meta.names[0];
+    if (!Y.obsIds) throw new Error(`the matrix '${file}' names no observations to match with the metadata`);
+    const aligned = alignMetadata(meta, idColumn, Y.obsIds);
+    if (aligned.droppedMetadataRows > 0) {
+      notes.push(`${aligned.droppedMetadataRows} metadata row${aligned.droppedMetadataRows === 1 ? "" : "s"} with no observation in the matrix left out`);
+    }
+    design = aligned.table;
+  }
+  if (!design) throw new Error(`--meta <csv> is needed: the matrix '${file}' has no observation metadata of its own (only .h5ad files do)`);
+  return { Y, design, notes };
+}
+
+/** Writes rows by the file's extension: .csv, .tsv, .json, or .arrow / .feather (Arrow IPC file). */
+async function writeTable(file: string, rows: Record<string, unknown>[], extra?: Record<string, unknown>): Promise<void> {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === ".json") {
+    writeFileSync(file, JSON.stringify({ ...extra, rows }, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2) + "\n");
+  } else if (ext === ".arrow" || ext === ".feather") {
+    const arrow = await import("apache-arrow");
+    const cols: Record<string, unknown[]> = {};
+    for (const k of Object.keys(rows[0] ?? {})) cols[k] = rows.map((r) => r[k]);
+    const typed = Object.fromEntries(
+      Object.entries(cols).map(([k, v]) => [k, typeof v[0] === "number" ? Float64Array.from(v as number[]) : v.map((x) => (typeof x === "boolean" ? String(x) : x))]),
+    );
+    const table = arrow.tableFromArrays(typed as Parameters<typeof arrow.tableFromArrays>[0]);
+    writeFileSync(file, arrow.tableToIPC(table, "file"));
+  } else if (ext === ".tsv" || ext === ".txt") {
+    writeFileSync(file, toCSV(rows, { delimiter: "\t" }));
+  } else if (ext === ".csv") {
+    writeFileSync(file, toCSV(rows));
+  } else {
+    throw new Error(`unknown output format '${ext || file}': use .csv, .tsv, .json or .arrow`);
+  }
+}
+
+/** results.csv → results.responses.csv (and .pseudobulk.csv). */
+function sibling(file: string, tag: string): string {
+  const ext = path.extname(file);
+  return file.slice(0, file.length - ext.length) + `.${tag}` + ext;
+}
+
+function summaryText(res: ManyResults, label: string): string {
+  const c = res.counts(0.05);
+  const lines = [`${label}: ${c.responses} responses (${c.fitted} fitted${c.failed ? `, ${c.failed} failed` : ""}) in ${res.info.timeS.toFixed(2)} s on ${res.info.threads} thread${res.info.threads === 1 ? "" : "s"} (${res.info.engine})`];
+  for (const [t, k] of Object.entries(c.significant)) lines.push(`  ${t}: ${k} significant at FDR 5%`);
+  if (res.thetaNames.length > 0) lines.push(`  singular fits: ${c.singular}; not converged: ${c.notConverged}`);
+  return lines.join("\n");
+}
+
+export function registerMany(cli: Command): void {
+  cli
+    .command("many")
+    .description("fit one mixed model to every response (gene) of a matrix: per-response estimates, Satterthwaite tests, FDR")
+    .requiredOption("--matrix <file|dir>", "dense CSV/TSV (responses × observations), a 10x directory (matrix.mtx[.gz], features.tsv, barcodes.tsv) or an .h5ad file")
+    .option("--meta <csv>", "observation metadata (the design); its first column (or --id-column) holds the observation ids")
+    .requiredOption("-f, --formula <formula>", 'right-hand side for every response, e.g. "~ condition + (1|donor)"')
+    .requiredOption("-o, --out <file>", "tidy results, one row per response and term (.csv, .tsv, .json or .arrow)")
+    .option("--responses-out <file>", "per-response table (θ, σ, variance fractions, flags); default <out>.responses.<ext>")
+    .option("--levels <file>", "factor levels per metadata column, as the reference *.levels.json")
+    .option("--id-column <name>", "metadata column with the observation ids (default: the first)")
+    .option("--layer <name>", "for .h5ad: read layers/<name> instead of X")
+    .option("--feature-column <col>", "for 10x: name genes by 'name' (default) or 'id'")
+    .option("--normalize", "log-normalise counts first: log1p(count / library size × 1e6)")
+    .option("--min-detected <fraction>", "keep responses with a value > 0 in at least this fraction of observations", fraction)
+    .option("--genes <names>", "keep only these responses (comma-separated, in this order)")
+    .option("--ml", "maximum likelihood instead of REML")
+    .option("--threads <n>", "worker threads (default: all cores)", positiveInt("--threads"))
+    .option("--chunk-size <n>", "responses per task (default 32)", positiveInt("--chunk-size"))
+    .option("--warm-start", "start each response at the previous response's θ̂ (within a chunk)")
+    .option("--pseudobulk", "also sum the counts per level of the first grouping factor and fit the fixed-effects model to the sums (written to <out>.pseudobulk.<ext>)")
+    .option("--engine <name>", "auto, wasm-simd, wasm-scalar or ts", "auto")
+    .action(async (o) => {
+      const t0 = performance.now();
+      const levels = o.levels ? readLevels(o.levels) : undefined;
+      if (!["auto", "wasm-simd", "wasm-scalar", "ts"].includes(o.engine)) throw new Error(`unknown engine '${o.engine}': use auto, wasm-simd, wasm-scalar or ts`);
+      const formula = parseFormula(o.formula); // syntax errors before any reading
+      const { Y: raw, design, notes } = await readInput(o, levels);
+      let Y = raw;
+      if (o.genes) Y = filterResponses(Y, { responses: String(o.genes).split(",").map((s) => s.trim()).filter(Boolean) });
+      if (o.minDetected !== undefined) Y = filterResponses(Y, { minDetectedFraction: o.minDetected });
+      const counts = Y;
+      if (o.normalize) Y = logNormalize(Y);
+      const Yd = { ...Y, obsIds: undefined }; // the design is in the matrix's observation order already
+      process.stderr.write(`${Y.nResponses} responses × ${Y.nObs} observations read in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
+      for (const n of notes) process.stderr.write(`note: ${n}\n`);
+      const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: "fitting [{bar}] {value}/{total} responses | ETA {eta}s", clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
+      bar?.start(Y.nResponses, 0);
+      const options: FitManyOptions = {
+        levels,
+        REML: !o.ml,
+        threads: o.threads,
+        chunkSize: o.chunkSize,
+        warmStart: !!o.warmStart,
+        engine: o.engine,
+        onProgress: (p) => bar?.update(p.done),
+      };
+      let res: ManyResults;
+      try {
+        res = await fitMany(o.formula, design, Yd, options);
+      } finally {
+        bar?.stop();
+      }
+      await writeTable(o.out, res.rows() as unknown as Record<string, unknown>[], { info: res.info });
+      const responsesOut = o.responsesOut ?? sibling(o.out, "responses");
+      await writeTable(responsesOut, res.responseRows());
+      process.stdout.write(summaryText(res, "mixed model") + `\nresults: ${o.out}\nper response: ${responsesOut}\n`);
+      if (o.pseudobulk) {
+        const term = formula.random[0];
+        if (!term) throw new Error("--pseudobulk sums per level of the formula's first grouping factor, and the formula has none");
+        if (term.group.length !== 1 || term.group[0].kind !== "name") {
+          throw new Error(`--pseudobulk needs a plain grouping column as the first random term's group, got '${term.groupLabel}'`);
+        }
+        const group = term.group[0].name;
+        const pb = pseudobulk(counts, design, group, { normalize: !!o.normalize, formula: o.formula });
+        const pres = fitFixedMany(o.formula, pb.design, pb.Y, { levels });
+        const pbOut = sibling(o.out, "pseudobulk");
+        await writeTable(pbOut, pres.rows() as unknown as Record<string, unknown>[], { info: pres.info });
+        process.stdout.write(summaryText(pres, `pseudobulk (${pb.Y.nObs} ${group} sums, fixed effects only)`) + `\npseudobulk results: ${pbOut}\n`);
+      }
+    });
+}
