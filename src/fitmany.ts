@@ -40,6 +40,11 @@ export interface FitManyOptions extends Omit<LmerOptions, "start" | "progress" |
    * column). When Y has no obsIds, design rows are taken in Y's observation order.
    */
   idColumn?: string;
+  /**
+   * Whether the calling thread fits chunks too (default true: with threads = 2 it is one lane and one
+   * worker the other). false leaves it free (a page's UI thread) and uses `threads` workers.
+   */
+  mainThread?: boolean;
   /** Called as chunks complete: responses done, total, seconds elapsed, estimated seconds left. */
   onProgress?: (p: { done: number; total: number; elapsedS: number; etaS: number }) => void;
 }
@@ -276,7 +281,7 @@ export async function fitMany(
 ): Promise<ManyResults> {
   const t0 = performance.now();
   checkResponseMatrix(Y);
-  const { threads: threadsOpt, onProgress, engine = "auto", ...rest } = options;
+  const { threads: threadsOpt, onProgress, engine = "auto", mainThread: _m, ...rest } = options;
   const chunkSize = rest.chunkSize ?? 32;
   if (!(Number.isInteger(chunkSize) && chunkSize > 0)) throw new Error(`chunkSize must be a positive integer, got ${rest.chunkSize}`);
   if (threadsOpt !== undefined && !(Number.isInteger(threadsOpt) && threadsOpt > 0)) {
@@ -312,7 +317,10 @@ export async function fitMany(
     next += count;
     return [from, count];
   };
-  const pool = threads > 1 && platform ? platform.create(threads - 1) : null;
+  const mainThread = options.mainThread ?? true;
+  const nWorkers = platform ? (mainThread ? threads - 1 : threads) : 0;
+  const pool = nWorkers > 0 ? platform!.create(nWorkers) : null;
+  let workerChunks = 0;
   const here = async () => {
     for (let c = take(); c; c = take()) {
       const [from, count] = c;
@@ -329,6 +337,7 @@ export async function fitMany(
         const [from, count] = c;
         const res = await pool!.fitChunk(chunkValues(from, count), count, n, warm);
         res.forEach((f, i) => (fits[from + i] = f));
+        workerChunks++;
         report(count);
       }
     } catch (e) {
@@ -339,7 +348,8 @@ export async function fitMany(
   try {
     const ready = pool ? pool.init(spec, kernels.name === "ts" ? null : await engineBytes(kernels.name)) : Promise.resolve();
     ready.catch(() => {}); // awaited by the worker lanes; here only so an early failure is not unhandled
-    await Promise.all([here(), ...Array.from({ length: pool?.size ?? 0 }, () => worker(ready))]);
+    const lanes = Array.from({ length: pool?.size ?? 0 }, () => worker(ready));
+    await Promise.all(pool && !mainThread ? lanes : [here(), ...lanes]);
   } finally {
     await pool?.close();
   }
@@ -349,6 +359,7 @@ export async function fitMany(
     REML: options.REML ?? true,
     engine: kernels.name,
     threads: Math.max(1, threads),
+    workerChunks,
     timeS: (performance.now() - t0) / 1000,
     nObs: n,
   });

@@ -86,7 +86,8 @@ export class ManyResults {
     readonly terms: string[],
     readonly thetaNames: string[],
     fits: ResponseFit[],
-    readonly info: { formula: string; REML: boolean; engine: string; threads: number; timeS: number; nObs: number },
+    /** threads: lanes used; workerChunks: chunks fitted by workers rather than the calling thread. */
+    readonly info: { formula: string; REML: boolean; engine: string; threads: number; workerChunks: number; timeS: number; nObs: number },
   ) {
     const R = responses.length, J = terms.length, T = thetaNames.length;
     if (fits.length !== R) throw new Error(`internal: ${fits.length} fits for ${R} responses`);

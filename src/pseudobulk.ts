@@ -139,7 +139,7 @@ export function fitFixedMany(formula: string, design: Table | Record<string, Arr
     fits.push(olsFit(X, n, p, rows, y, XtXinv));
   }
   const names = Y.responseNames ?? Array.from({ length: Y.nResponses }, (_, r) => String(r + 1));
-  return new ManyResults(names, frame.xNames, [], fits, { formula, REML: false, engine: "ols", threads: 1, timeS: (performance.now() - t0) / 1000, nObs: n });
+  return new ManyResults(names, frame.xNames, [], fits, { formula, REML: false, engine: "ols", threads: 1, workerChunks: 0, timeS: (performance.now() - t0) / 1000, nObs: n });
 }
 
 /** (X'X)⁻¹ by Cholesky (X has full column rank: the model frame dropped aliased columns). */

@@ -188,8 +188,10 @@ describe("threads", () => {
 
   it("results are identical with 1 and 2 threads", async () => {
     const one = await run({ threads: 1 });
-    const two = await run({ threads: 2 });
+    const two = await run({ threads: 2, mainThread: false }); // every chunk in a worker
     expect(two.info.threads).toBe(2);
+    expect(two.info.workerChunks).toBe(Math.ceil(40 / 7));
+    expect(one.info.workerChunks).toBe(0);
     for (const k of ["estimate", "stdError", "df", "statistic", "pValue", "pAdjusted", "sigma", "objective", "theta", "varFractions", "singular", "converged", "nobs"] as const) {
       expect(two[k]).toEqual(one[k]);
     }
@@ -198,7 +200,8 @@ describe("threads", () => {
 
   it("warm starts are the same for any thread count (they restart at every chunk)", async () => {
     const one = await run({ threads: 1, warmStart: true });
-    const two = await run({ threads: 2, warmStart: true });
+    const two = await run({ threads: 2, warmStart: true, mainThread: false });
+    expect(two.info.workerChunks).toBe(Math.ceil(40 / 7));
     expect(two.theta).toEqual(one.theta);
     expect(two.pValue).toEqual(one.pValue);
     // and they reach the default start's optimum to the optimizer's tolerance
