@@ -80,7 +80,9 @@ export class BlockedSystem {
   private view: Float64Array | undefined;
   private readonly panels: PanelStructure;
   private readonly X: Float64Array;
-  private readonly y: Float64Array;
+  private y: Float64Array;
+  /** √w per row when A is weighted (GLMM working weights, see reweight()), else null. */
+  private sqrtw: Float64Array | null = null;
   private readonly thetaIndex: number[][];
 
   /**
@@ -133,7 +135,8 @@ export class BlockedSystem {
   private claimArena(): void {
     this.kernels.reset();
     this.lay = this.allocate(this.panels);
-    this.accumulate(this.panels, this.X, this.y);
+    if (this.sqrtw) this.accumulateWeighted();
+    else this.accumulate(this.panels, this.X, this.y);
     arenaOwner.set(this.kernels, this);
   }
 
@@ -420,6 +423,180 @@ export class BlockedSystem {
       u.push(x.slice(this.offsets[t], this.offsets[t] + tm.m * tm.k));
     }
     return { beta, u, covBetaUnscaled: this.invLXtLX() };
+  }
+
+  /**
+   * For one iteration of penalised iteratively reweighted least squares (GLMMs): A is accumulated
+   * anew with the rows scaled by the square roots of the working weights and the working response z
+   * in the response column, A = [Z X z]'W[Z X z] (lme4's updateXwts before updateDecomp). The weights
+   * change every iteration, so this O(n·nnz²) pass is inherent to PIRLS; update(θ) then factors
+   * Λ'Z'WZΛ + I and the rest as for a linear mixed model. The arrays are copied.
+   */
+  reweight(sqrtw: ArrayLike<number>, z: ArrayLike<number>): void {
+    if (sqrtw.length !== this.n || z.length !== this.n) {
+      throw new Error(`reweight: the design has ${this.n} rows, got ${sqrtw.length} weights and ${z.length} responses`);
+    }
+    if (this.sqrtw === null) {
+      this.sqrtw = new Float64Array(this.n);
+      this.y = new Float64Array(this.n); // never the constructor's (the caller's) array
+    }
+    this.sqrtw.set(sqrtw);
+    this.y.set(z);
+    if (arenaOwner.get(this.kernels) !== this) {
+      this.claimArena(); // lays out and accumulates with the new weights
+      return;
+    }
+    const f = this.f64();
+    const t0 = this.terms[0];
+    const L = this.lay;
+    f.fill(0, L.A11 >> 3, (L.A11 >> 3) + t0.m * t0.k * t0.k);
+    f.fill(0, L.Apanel >> 3, (L.Apanel >> 3) + this.nPanelRows * t0.k);
+    f.fill(0, L.Atrail >> 3, (L.Atrail >> 3) + this.q2 * this.q2);
+    this.accumulateWeighted();
+  }
+
+  /** Per row and trailing term, the panel row of the row's level block (accumulate()'s searches, done once). */
+  private rowPanelPos: Int32Array | null = null;
+
+  /** Scratch columns of accumulateWeighted: √w [X z] column by column (P1 · n). */
+  private weightedColumns: Float64Array | null = null;
+
+  /**
+   * A = [Z X z]'W[Z X z] for the PIRLS iterations, in the blocks of accumulate(). The rows are scaled
+   * by √w once, into columns, and every block is then summed column by column (unit-stride loops over
+   * the rows, with the level of each row as the only indirection): the [X z] block as dot products,
+   * its products with the random-effects columns by level. The panel positions of the trailing
+   * random effects are looked up once per system (accumulate() searches them per row).
+   */
+  private accumulateWeighted(): void {
+    const { terms, p, q2, n, nZ2, X, y, offsets } = this;
+    const sqrtw = this.sqrtw!;
+    const T = terms.length - 1;
+    const panels = this.panels;
+    if (!this.rowPanelPos) {
+      const pos = new Int32Array(n * T);
+      for (let r = 0; r < n; r++) {
+        const j = terms[0].refs[r];
+        for (let t = 1; t <= T; t++) pos[r * T + t - 1] = findPanelRow(panels, j, offsets[t] + terms[t].refs[r] * terms[t].k);
+      }
+      this.rowPanelPos = pos;
+    }
+    const rowPos = this.rowPanelPos;
+    const P1 = p + 1;
+    const W = (this.weightedColumns ??= new Float64Array(P1 * n));
+    for (let a = 0; a < p; a++) {
+      const o = a * n;
+      for (let r = 0; r < n; r++) W[o + r] = sqrtw[r] * X[r * p + a];
+    }
+    for (let r = 0; r < n; r++) W[p * n + r] = sqrtw[r] * y[r];
+    const f = this.f64();
+    const t0 = terms[0];
+    const k1 = t0.k, refs0 = t0.refs, Z0 = t0.Z;
+    const A11 = this.lay.A11 >> 3, Ap = this.lay.Apanel >> 3, At = this.lay.Atrail >> 3;
+    const ps = panels.panelStart;
+    // First term: its diagonal blocks and its products with [X z] (the last P1 rows of each panel).
+    for (let c = 0; c < k1; c++) {
+      for (let d = 0; d < k1; d++) {
+        for (let r = 0; r < n; r++) {
+          const w = sqrtw[r];
+          f[A11 + refs0[r] * k1 * k1 + c * k1 + d] += w * Z0[r * k1 + c] * (w * Z0[r * k1 + d]);
+        }
+      }
+      for (let a = 0; a < P1; a++) {
+        const o = a * n, pa = Ap + (a - P1) * k1 + c;
+        for (let r = 0; r < n; r++) f[pa + ps[refs0[r] + 1] * k1] += W[o + r] * (sqrtw[r] * Z0[r * k1 + c]);
+      }
+    }
+    // [X z] with itself.
+    for (let a = 0; a < P1; a++) {
+      const row = At + (nZ2 + a) * q2 + nZ2;
+      for (let b = 0; b <= a; b++) {
+        let s = 0;
+        const oa = a * n, ob = b * n;
+        for (let r = 0; r < n; r++) s += W[oa + r] * W[ob + r];
+        f[row + b] += s;
+      }
+    }
+    // Trailing random-effects columns: with the first term (panels), with each other, with [X z].
+    for (let t = 1; t <= T; t++) {
+      const tm = terms[t];
+      const kt = tm.k, refs = tm.refs, Zt = tm.Z, off = offsets[t];
+      for (let e = 0; e < kt; e++) {
+        for (let r = 0; r < n; r++) {
+          const v = sqrtw[r] * Zt[r * kt + e];
+          const pa = Ap + (rowPos[r * T + t - 1] + e) * k1;
+          for (let c = 0; c < k1; c++) f[pa + c] += v * (sqrtw[r] * Z0[r * k1 + c]);
+        }
+        for (let a = 0; a < P1; a++) {
+          const o = a * n, row = At + (nZ2 + a) * q2 + off + e;
+          for (let r = 0; r < n; r++) f[row + refs[r] * kt] += W[o + r] * (sqrtw[r] * Zt[r * kt + e]);
+        }
+        for (let t2 = 1; t2 <= t; t2++) {
+          const tm2 = terms[t2];
+          const k2 = tm2.k, refs2 = tm2.refs, Z2 = tm2.Z, off2 = offsets[t2];
+          for (let e2 = 0; e2 < (t2 === t ? e + 1 : k2); e2++) {
+            for (let r = 0; r < n; r++) {
+              const w = sqrtw[r];
+              f[At + (off + refs[r] * kt + e) * q2 + off2 + refs2[r] * k2 + e2] += w * Zt[r * kt + e] * (w * Z2[r * k2 + e2]);
+            }
+          }
+        }
+      }
+    }
+    for (let r = 0; r < q2; r++) {
+      for (let c = 0; c < r; c++) f[At + c * q2 + r] = f[At + r * q2 + c];
+    }
+  }
+
+  /**
+   * The spherical random effects with the fixed effects held at zero, from the factor of the last
+   * update: L_Z' u = c_u (lme4's solveU, used when β enters through the offset). It is solve()'s back
+   * substitution with β = 0. Per term (m×k row-major).
+   */
+  solveU(): Float64Array[] {
+    const f = new Float64Array(this.kernels.buffer());
+    const iv = new Int32Array(this.kernels.buffer());
+    const { q2, nZ2 } = this;
+    const C = this.lay.C >> 3;
+    const x = new Float64Array(q2 - 1); // the X rows stay 0
+    for (let i = nZ2 - 1; i >= 0; i--) {
+      let s = f[C + (q2 - 1) * q2 + i];
+      for (let r = i + 1; r < nZ2; r++) s -= f[C + r * q2 + i] * x[r];
+      x[i] = s / f[C + i * q2 + i];
+    }
+    const t0 = this.terms[0];
+    const k1 = t0.k;
+    const u0 = new Float64Array(t0.m * k1);
+    const ps = this.lay.panelStart >> 2, pr = this.lay.panelRow >> 2, P = this.lay.P >> 3, L11 = this.lay.L11 >> 3;
+    const rhs = new Float64Array(k1);
+    for (let j = 0; j < t0.m; j++) {
+      const r0 = iv[ps + j], r1 = iv[ps + j + 1];
+      for (let c = 0; c < k1; c++) rhs[c] = f[P + (r1 - 1) * k1 + c];
+      for (let r = r0; r < r1 - 1; r++) {
+        const xr = x[iv[pr + r]];
+        if (xr === 0) continue;
+        for (let c = 0; c < k1; c++) rhs[c] -= f[P + r * k1 + c] * xr;
+      }
+      const l = L11 + j * k1 * k1;
+      for (let c = k1 - 1; c >= 0; c--) {
+        let s = rhs[c];
+        for (let b = c + 1; b < k1; b++) s -= f[l + b * k1 + c] * u0[j * k1 + b];
+        u0[j * k1 + c] = s / f[l + c * k1 + c];
+      }
+    }
+    const u = [u0];
+    for (let t = 1; t < this.terms.length; t++) {
+      const tm = this.terms[t];
+      u.push(x.slice(this.offsets[t], this.offsets[t] + tm.m * tm.k));
+    }
+    return u;
+  }
+
+  /** The first term's diagonal blocks of L (m × k × k, row-major) at the last update. */
+  firstTermFactor(): Float64Array {
+    const t0 = this.terms[0];
+    const base = this.lay.L11 >> 3;
+    return this.f64().slice(base, base + t0.m * t0.k * t0.k);
   }
 
   /**

@@ -422,23 +422,230 @@ const LOGICAL = new Map([["TRUE", 1], ["T", 1], ["true", 1], ["True", 1], ["FALS
  * Parse CSV text with a header row, typing columns as R's read.csv does: a column whose non-missing
  * values all read as numbers is numeric (quotes do not matter, as in R), all TRUE/FALSE is logical,
  * anything else is a factor with levels sorted as R's sort().
+ * The text is parsed in chunks straight into typed columns (CSVTableBuilder), so no array per row is kept.
  */
 export function parseCSV(text: string, options: CSVOptions = {}): Table {
-  const parsed = Papa.parse<string[]>(text, { header: false, skipEmptyLines: true, delimiter: options.delimiter ?? "," });
-  const fatal = parsed.errors.find((e) => e.type === "Quotes");
-  if (fatal) throw new Error(`CSV parse error at row ${(fatal.row ?? 0) + 1}: ${fatal.message}`);
-  // read.csv skips blank lines, also those with only white space.
-  const [header, ...rows] = parsed.data.filter((r) => r.some((f) => f.trim() !== ""));
-  if (!header) throw new Error("CSV has no header row");
-  const names = csvNames(header);
-  if (rows.length === 0) throw new Error("data has no rows");
-  rows.forEach((r, i) => {
-    if (r.length > names.length) throw new Error(`CSV line ${i + 2} has ${r.length} fields but the header has ${names.length}`);
-  });
-  const na = new Set(options.naStrings ?? DEFAULT_NA);
-  const columns = new Map<string, Column>();
-  names.forEach((name, j) => columns.set(name, csvColumn(rows.map((r) => (j < r.length ? r[j] : null)), na)));
-  return withLevels({ names, nrow: rows.length, columns }, options.levels);
+  const builder = new CSVTableBuilder(options);
+  const pass = () => {
+    // The typings list `chunk` only for files, but Papa Parse streams strings through it the same way.
+    const config = {
+      ...csvParseConfig(options),
+      chunkSize: CSV_CHUNK_CHARS,
+      chunk: (results: Papa.ParseResult<string[]>) => builder.add(results.data, results.errors),
+    };
+    Papa.parse<string[]>(text, config as Papa.ParseConfig<string[]>);
+  };
+  pass();
+  // A column that turned out not to be numeric after numeric rows is read again as text.
+  if (builder.needsTextPass()) {
+    builder.beginTextPass();
+    pass();
+  }
+  return builder.finish();
+}
+
+/** Characters per chunk when parsing CSV text: large enough to amortise the calls, small next to the text. */
+export const CSV_CHUNK_CHARS = 1 << 16;
+
+/** Papa Parse settings shared by parseCSV and the Node file reader (src/node.ts). */
+export function csvParseConfig(options: CSVOptions): { header: false; skipEmptyLines: true; delimiter: string } {
+  return { header: false, skipEmptyLines: true, delimiter: options.delimiter ?? "," };
+}
+
+/** The parts of a Papa Parse error the builder reports. */
+interface CSVParseError {
+  type: string;
+  message: string;
+  row?: number;
+}
+
+/**
+ * Builds a Table from parsed CSV records delivered in chunks (Papa Parse's `chunk` callback over a
+ * string or a stream), typing columns as R's read.csv: each column is read as numbers into a growing
+ * Float64Array until a value is not a number; text columns are dictionary-encoded as they arrive
+ * (one code per row, each distinct string kept once). Nothing per row outlives its chunk, so a
+ * million-row file costs its typed columns plus one chunk.
+ * A column whose first non-number comes after numbers cannot be recovered from the numbers (R keeps
+ * the text: "1.50" stays "1.50"), so it is marked and the caller feeds the records once more
+ * (beginTextPass), when only those columns are read, as text.
+ */
+export class CSVTableBuilder {
+  private readonly na: Set<string>;
+  private names: string[] | null = null;
+  private columns: CSVColumnBuilder[] = [];
+  private nrow = 0;
+  /** Records seen, header and blank ones included (Papa's row numbers within a chunk are relative). */
+  private records = 0;
+  private textPass = false;
+
+  constructor(private readonly options: CSVOptions = {}) {
+    this.na = new Set(options.naStrings ?? DEFAULT_NA);
+  }
+
+  /** One chunk of records (and the parser's errors in it). */
+  add(records: string[][], errors: CSVParseError[] = []): void {
+    const fatal = errors.find((e) => e.type === "Quotes");
+    if (fatal) throw new Error(`CSV parse error at row ${this.records + (fatal.row ?? 0) + 1}: ${fatal.message}`);
+    let cols = this.columns;
+    for (let k = 0; k < records.length; k++) {
+      const r = records[k];
+      this.records++;
+      // read.csv skips blank lines, also those with only white space.
+      if (isBlankRecord(r)) continue;
+      if (this.names === null) {
+        this.names = csvNames(r);
+        // The second pass keeps the first pass's columns (see beginTextPass).
+        if (!this.textPass) this.columns = cols = this.names.map(() => new CSVColumnBuilder(this.na));
+        continue;
+      }
+      if (r.length > cols.length) throw new Error(`CSV line ${this.nrow + 2} has ${r.length} fields but the header has ${cols.length}`);
+      const row = this.nrow++;
+      for (let j = 0; j < cols.length; j++) cols[j].add(row, j < r.length ? r[j] : null);
+    }
+  }
+
+  /** Whether some column needs its text read again (see the class comment). */
+  needsTextPass(): boolean {
+    return !this.textPass && this.columns.some((c) => c.retype);
+  }
+
+  /** Starts the second pass over the same records: only the retyped columns read them, as text. */
+  beginTextPass(): void {
+    this.textPass = true;
+    for (const c of this.columns) if (c.retype) c.restartAsText();
+    this.columns = this.columns.map((c) => (c.retype ? c : c.frozen()));
+    this.nrow = 0;
+    this.records = 0;
+    this.names = null;
+  }
+
+  finish(): Table {
+    if (this.names === null) throw new Error("CSV has no header row");
+    if (this.nrow === 0) throw new Error("data has no rows");
+    const columns = new Map<string, Column>();
+    this.names.forEach((name, j) => columns.set(name, this.columns[j].finish(this.nrow)));
+    return withLevels({ names: this.names, nrow: this.nrow, columns }, this.options.levels);
+  }
+}
+
+function isBlankRecord(r: string[]): boolean {
+  for (let j = 0; j < r.length; j++) {
+    const f = r[j];
+    if (f !== "" && f.trim() !== "") return false;
+  }
+  return true;
+}
+
+/** One column of CSVTableBuilder: numbers while every value reads as one, else dictionary-coded text. */
+class CSVColumnBuilder {
+  private text = false;
+  /** A value that is not a number came after numbers: the text must be read in a second pass. */
+  retype = false;
+  /** Set in the first pass for a column the second pass leaves alone. */
+  private done = false;
+  private present = 0;
+  private numbers = new Float64Array(1024);
+  private codes = new Int32Array(0);
+  private readonly dict = new Map<string, number>();
+  private readonly keys: string[] = [];
+
+  private readonly naMaxLength: number;
+
+  constructor(private readonly na: Set<string>) {
+    this.naMaxLength = Math.max(0, ...[...na].map((v) => v.length));
+  }
+
+  /** As na.has(c) || na.has(c.trim()), without hashing fields longer than any NA string. */
+  private isNA(c: string): boolean {
+    const n = c.length;
+    if (n === 0) return this.na.has(c);
+    const first = c.charCodeAt(0), last = c.charCodeAt(n - 1);
+    // Every character trim() removes is ≤ U+0020 or ≥ U+00A0: only then can the trimmed text differ.
+    if (first <= 32 || last <= 32 || first >= 127 || last >= 127) return this.na.has(c) || this.na.has(c.trim());
+    return n <= this.naMaxLength && this.na.has(c);
+  }
+
+  add(row: number, c: string | null): void {
+    if (this.done || (this.retype && !this.text)) return;
+    const missing = c === null || this.isNA(c);
+    if (!missing) this.present++;
+    if (!this.text) {
+      if (row >= this.numbers.length) this.numbers = grow(this.numbers, row);
+      if (missing) {
+        this.numbers[row] = NaN;
+        return;
+      }
+      const v = readNumber(c!);
+      if (v !== undefined) {
+        this.numbers[row] = v;
+        return;
+      }
+      if (this.present > 1) {
+        // Earlier rows held numbers whose text is lost: read this column again, as text.
+        this.retype = true;
+        return;
+      }
+      this.startText(row);
+    }
+    if (row >= this.codes.length) this.codes = grow(this.codes, row);
+    if (missing) {
+      this.codes[row] = -1;
+      return;
+    }
+    let code = this.dict.get(c!);
+    if (code === undefined) {
+      // A field is a slice of the parser's chunk and would keep the whole chunk alive as long as the
+      // level lives: keep a copy of its characters only.
+      const key = (" " + c!).slice(1);
+      code = this.keys.push(key) - 1;
+      this.dict.set(key, code);
+    }
+    this.codes[row] = code;
+  }
+
+  /** Switches to text at `row`; every earlier row was missing. */
+  private startText(row: number): void {
+    this.text = true;
+    this.codes = new Int32Array(Math.max(1024, this.numbers.length));
+    this.codes.fill(-1, 0, row);
+    this.numbers = new Float64Array(0);
+  }
+
+  restartAsText(): void {
+    this.present = 0;
+    this.startText(0);
+  }
+
+  frozen(): this {
+    this.done = true;
+    return this;
+  }
+
+  /** The column of n rows. A column with no values at all stays numeric NaN (R: logical NA, the closest here). */
+  finish(n: number): Column {
+    if (!this.text) return { type: "numeric", values: this.numbers.length === n ? this.numbers : this.numbers.slice(0, n) };
+    const codes = this.codes.length === n ? this.codes : this.codes.slice(0, n);
+    if (this.keys.every((k) => LOGICAL.has(k.trim()))) {
+      const value = this.keys.map((k) => LOGICAL.get(k.trim())!);
+      for (let i = 0; i < n; i++) codes[i] = codes[i] < 0 ? -1 : value[codes[i]];
+      return logicalColumn(codes);
+    }
+    // Codes in order of first appearance → levels sorted as R's sort().
+    const order = this.keys.map((_, i) => i).sort((a, b) => compareStringsR(this.keys[a], this.keys[b]));
+    const rank = new Int32Array(order.length);
+    order.forEach((k, i) => (rank[k] = i));
+    for (let i = 0; i < n; i++) if (codes[i] >= 0) codes[i] = rank[codes[i]];
+    return { type: "factor", levels: order.map((k) => this.keys[k]), codes, ordered: false };
+  }
+}
+
+/** A copy of `a` with room for index `need` (doubling, so n appends cost O(n)). */
+function grow<T extends Float64Array | Int32Array>(a: T, need: number): T {
+  let size = Math.max(1024, a.length);
+  while (size <= need) size *= 2;
+  const out = new (a.constructor as new (n: number) => T)(size);
+  out.set(a);
+  return out;
 }
 
 /** Header names as read.csv makes them: an empty name becomes "X", duplicates get ".1", ".2", ... */
@@ -453,36 +660,23 @@ function csvNames(header: string[]): string[] {
   });
 }
 
-function csvColumn(cells: (string | null)[], na: Set<string>): Column {
-  const n = cells.length;
-  const strings: (string | null)[] = new Array(n);
-  const numbers = new Float64Array(n);
-  let numeric = true;
-  let present = 0;
+function plainDecimal(s: string): boolean {
+  const n = s.length;
   for (let i = 0; i < n; i++) {
-    const c = cells[i];
-    const missing = c === null || na.has(c) || na.has(c.trim());
-    strings[i] = missing ? null : c;
-    if (missing) {
-      numbers[i] = NaN;
-      continue;
-    }
-    present++;
-    if (!numeric) continue;
-    const v = readNumber(c);
-    if (v === undefined) numeric = false;
-    else numbers[i] = v;
+    const ch = s.charCodeAt(i);
+    if (!((ch >= 48 && ch <= 57) || ch === 46 || ch === 45 || ch === 43)) return false;
   }
-  // A column with no values at all is logical NA in R; numeric NaN is the closest here.
-  if (numeric || present === 0) return { type: "numeric", values: numbers };
-  if (strings.every((v) => v === null || LOGICAL.has(v.trim()))) {
-    return logicalColumn(Int32Array.from(strings, (v) => (v === null ? -1 : LOGICAL.get(v.trim())!)));
-  }
-  return stringsToFactor(strings);
+  return n > 0;
 }
 
 /** A CSV field as a number the way R's type.convert reads it, or undefined if it is not one. */
 function readNumber(s: string): number | undefined {
+  // Fast path for the common case, digits with sign and point only (no white space or letters to
+  // weigh): Number() reads exactly what R's pattern accepts there.
+  if (plainDecimal(s)) {
+    const v = Number(s);
+    if (!Number.isNaN(v)) return v;
+  }
   const t = s.trim();
   if (t === "NaN") return NaN;
   const v = Number(t);

@@ -14,6 +14,15 @@ export interface FrameOptions {
   contrasts?: Record<string, ContrastType>;
 }
 
+/**
+ * What a generalized linear mixed model's frame adds (glmer): a response that may be a factor (or
+ * logical), or a two-column cbind(successes, failures); and prior weights, a column of the data by
+ * name or one value per data row (a row whose weight is missing is dropped, as R's model.frame does).
+ */
+export interface GlmFrameOptions {
+  weights?: string | ArrayLike<number>;
+}
+
 export interface ContrastInfo {
   type: string;
   ordered: boolean;
@@ -83,20 +92,30 @@ export interface ModelFrame {
    * new data is scaled as the fit's data was (R's makepredictcall).
    */
   scaling?: Record<string, ScaleParameters>;
+  /** GLMMs: the failures of a cbind(successes, failures) response (y holds the successes). */
+  yFailures?: Float64Array;
+  /** GLMMs: the levels of a factor or logical response; y is 1 where the level is not the first (R's binomial coding). */
+  responseLevels?: string[];
+  /** GLMMs: the prior weights of the rows used (the weights option). */
+  weights?: Float64Array;
 }
 
-/** Build the model frame of a parsed formula on a data set. The data is never modified. */
-export function modelFrame(formula: ParsedFormula, data: DataInput | Table, options: FrameOptions = {}): ModelFrame {
+/**
+ * Build the model frame of a parsed formula on a data set. The data is never modified. `glm` (glmer's
+ * frames only) allows the GLMM response forms and prior weights.
+ */
+export function modelFrame(formula: ParsedFormula, data: DataInput | Table, options: FrameOptions = {}, glm?: GlmFrameOptions): ModelFrame {
   checkContrastOptions(options.contrasts);
-  const table = toColumns(data, { levels: options.levels });
+  const table = withWeightsColumn(toColumns(data, { levels: options.levels }), glm?.weights);
   if (formula.response === null) throw new Error(`the formula '${formula.source}' has no response (left of ~)`);
   const scaling: Record<string, ScaleParameters> = {};
-  const vars = evaluateVariables(formula, table, formulaExprs(formula), { mode: "record", values: scaling });
+  const vars = evaluateVariables(formula, table, formulaExprs(formula, { glm: glm !== undefined, weights: glm?.weights !== undefined }), { mode: "record", values: scaling });
   const rows = completeRows(vars, table);
   checkFinite(vars, table, rows);
   const frame = subsetVariables(vars, rows);
   const warnings: string[] = [];
-  const response = responseValues(formula.response, frame);
+  const glmY = glm ? glmResponse(formula.response, frame) : null;
+  const response = glmY ? glmY.y : responseValues(formula.response, frame);
   const offset = offsetValues(formula.offsets, frame);
   const fixed = fixedMatrix(formula.fixed, frame, rows.length, options.contrasts ?? {}, warnings);
   const reTerms = formula.random.map((t) => randomTerm(t, frame, rows.length));
@@ -117,7 +136,65 @@ export function modelFrame(formula: ParsedFormula, data: DataInput | Table, opti
     warnings,
     variables: frameVariables(frame),
     scaling,
+    ...(glmY?.failures ? { yFailures: glmY.failures } : {}),
+    ...(glmY?.levels ? { responseLevels: glmY.levels } : {}),
+    ...(glm?.weights !== undefined ? { weights: (frame.get(WEIGHTS_LABEL) as { values: Float64Array }).values } : {}),
   };
+}
+
+/** The frame's name of the prior weights (R's model.frame calls the column "(weights)"). */
+const WEIGHTS_LABEL = "(weights)";
+
+/**
+ * The table with the prior weights as a column "(weights)" (a copy of the column map: the caller's
+ * table is not modified), so that na.omit and the finiteness checks treat them as any variable.
+ */
+function withWeightsColumn(table: Table, weights: string | ArrayLike<number> | undefined): Table {
+  if (weights === undefined) return table;
+  let values: Float64Array;
+  if (typeof weights === "string") {
+    const col = table.columns.get(weights);
+    if (!col) throw new Error(`weights: the data has no column '${weights}' (columns: ${table.names.slice(0, 20).join(", ")})`);
+    if (col.type !== "numeric") throw new Error(`weights: column '${weights}' is not numeric (it is a ${col.type})`);
+    values = col.values;
+  } else {
+    if (weights.length !== table.nrow) throw new Error(`weights has ${weights.length} values but the data has ${table.nrow} rows`);
+    values = Float64Array.from(weights as ArrayLike<number>, (v) => (v === null || v === undefined ? NaN : Number(v)));
+  }
+  const columns = new Map(table.columns);
+  columns.set(WEIGHTS_LABEL, { type: "numeric", values });
+  return { ...table, columns, names: [...table.names, WEIGHTS_LABEL] };
+}
+
+/**
+ * A GLMM response (R's binomial initialize, lme4's mkRespMod): cbind(successes, failures) gives both
+ * counts; a factor gives 1 for every level but the first (the first is failure) and keeps its levels;
+ * a logical gives 1 for TRUE; numbers are themselves.
+ */
+function glmResponse(response: Expr, frame: Map<string, Column>): { y: Float64Array; failures?: Float64Array; levels?: string[] } {
+  const parts = cbindParts(response);
+  if (parts) {
+    const [s, f] = parts.map((e) => frameVariable(frame, e));
+    const numbers = (c: Column, e: Expr) => {
+      if (c.type === "numeric") return c.values;
+      if (c.type === "logical") return Float64Array.from(c.codes);
+      throw new Error(`cbind(successes, failures): '${deparse(e)}' is a factor, not a count`);
+    };
+    return { y: numbers(s, parts[0]), failures: numbers(f, parts[1]) };
+  }
+  const col = frameVariable(frame, response);
+  if (col.type === "numeric") return { y: col.values };
+  if (col.type === "logical") return { y: Float64Array.from(col.codes) };
+  return { y: Float64Array.from(col.codes, (c) => (c === 0 ? 0 : 1)), levels: col.levels.slice() };
+}
+
+/** The two columns of a cbind(successes, failures) response, or null for any other response. */
+function cbindParts(response: Expr): [Expr, Expr] | null {
+  if (response.kind !== "call" || response.fn !== "cbind") return null;
+  if (response.args.length !== 2 || (response.argNames ?? []).some((n) => n !== null)) {
+    throw new Error(`a cbind() response must have two unnamed columns, successes and failures: '${deparse(response)}'`);
+  }
+  return [response.args[0], response.args[1]];
 }
 
 function frameVariables(frame: Map<string, Column>): Record<string, FrameVariable> {
@@ -171,7 +248,7 @@ interface EvalContext {
 interface FormulaVariable {
   expr: Expr;
   label: string;
-  role: "response" | "fixed" | "random" | "group" | "offset";
+  role: "response" | "fixed" | "random" | "group" | "offset" | "weights";
   /** The part of the model that needs it, for errors: "the fixed effects", "the grouping factor 'Subject'", ... */
   part: string;
 }
@@ -180,10 +257,18 @@ interface FormulaVariable {
  * All variables in R's order: response, fixed terms, random terms (left of the bar, grouping), offsets.
  * `parts` leaves out the response or the random terms (new data for predictions).
  */
-function formulaExprs(formula: ParsedFormula, parts: { response?: boolean; random?: boolean } = {}): FormulaVariable[] {
+function formulaExprs(
+  formula: ParsedFormula,
+  parts: { response?: boolean; random?: boolean; glm?: boolean; weights?: boolean } = {},
+): FormulaVariable[] {
   const exprs: FormulaVariable[] = [];
   const add = (role: FormulaVariable["role"], part: string, expr: Expr, label = deparse(expr)) => exprs.push({ expr, label, role, part });
-  if (formula.response && parts.response !== false) add("response", "the response", formula.response);
+  if (formula.response && parts.response !== false) {
+    // glmer's cbind(successes, failures): two variables, each evaluated as any other.
+    const cb = parts.glm ? cbindParts(formula.response) : null;
+    if (cb) cb.forEach((e) => add("response", "the response", e));
+    else add("response", "the response", formula.response);
+  }
   const addPart = (role: "fixed" | "random", name: string, part: FixedPart) =>
     part.terms.forEach((t) => t.factors.forEach((e) => add(role, name, e)));
   addPart("fixed", "the fixed effects", formula.fixed);
@@ -194,6 +279,8 @@ function formulaExprs(formula: ParsedFormula, parts: { response?: boolean; rando
     }
   }
   formula.offsets.forEach((e) => add("offset", "the offset", e, offsetLabel(e)));
+  // The weights are the table's "(weights)" column (withWeightsColumn).
+  if (parts.weights) add("weights", "the weights", { kind: "name", name: WEIGHTS_LABEL, pos: 0, end: 0 }, WEIGHTS_LABEL);
   return exprs;
 }
 
@@ -357,6 +444,8 @@ function evaluateCall(expr: Extract<Expr, { kind: "call" }>, ctx: EvalContext): 
       return toFactor(evaluate(args[0], ctx), fn);
     case "offset":
       throw formulaError(ctx, expr, `offset() can only be a term of the formula, not part of '${label}'`);
+    case "cbind":
+      throw formulaError(ctx, expr, `a two-column cbind(successes, failures) response needs a binomial GLMM (glmer), not '${label}' here`);
     case "poly":
       throw formulaError(ctx, expr, `poly() is not supported: use I(x^2), ... or compute orthogonal polynomial columns beforehand`);
     default:
@@ -426,7 +515,13 @@ function toFactor(v: Value, fn: string): FactorColumn {
 
 function dropUnusedLevels(levels: readonly string[], codes: Int32Array): { levels: string[]; codes: Int32Array } {
   const used = new Uint8Array(levels.length);
-  for (const c of codes) if (c >= 0) used[c] = 1;
+  let nUsed = 0;
+  for (let i = 0; i < codes.length; i++) {
+    const c = codes[i];
+    if (c >= 0 && used[c] === 0) (used[c] = 1), nUsed++;
+  }
+  // Every level used (the usual case): the codes stay as they are (copied: the result is never shared).
+  if (nUsed === levels.length) return { levels: levels.slice(), codes: codes.slice() };
   const map = new Int32Array(levels.length).fill(-1);
   const kept: string[] = [];
   levels.forEach((l, i) => {
@@ -447,15 +542,31 @@ function isMissingAt(col: Column, i: number): boolean {
 /** Rows where no data column read by the formula is missing (R's na.omit over the model frame). */
 function completeRows(vars: Map<string, Variable>, table: Table): Int32Array {
   const sources = [...new Set([...vars.values()].flatMap((v) => v.sources))];
-  const missing = new Uint8Array(table.nrow);
-  for (const name of sources) {
-    const col = table.columns.get(name)!;
-    for (let i = 0; i < table.nrow; i++) if (isMissingAt(col, i)) missing[i] = 1;
+  const n = table.nrow;
+  const missing = new Uint8Array(n);
+  for (const name of sources) markMissing(table.columns.get(name)!, missing);
+  let count = 0;
+  for (let i = 0; i < n; i++) count += missing[i] ^ 1;
+  if (count === 0) throw new Error(noRowsMessage(sources, table));
+  const rows = new Int32Array(count);
+  for (let i = 0, k = 0; i < n; i++) if (!missing[i]) rows[k++] = i;
+  return rows;
+}
+
+/** Sets missing[i] = 1 where the column is missing (one loop per column type: no per-row dispatch). */
+function markMissing(col: Column, missing: Uint8Array): void {
+  if (col.type === "numeric") {
+    const v = col.values;
+    for (let i = 0; i < v.length; i++) if (v[i] !== v[i]) missing[i] = 1;
+  } else {
+    const c = col.codes;
+    for (let i = 0; i < c.length; i++) if (c[i] < 0) missing[i] = 1;
   }
-  const rows: number[] = [];
-  for (let i = 0; i < table.nrow; i++) if (!missing[i]) rows.push(i);
-  if (rows.length === 0) throw new Error(noRowsMessage(sources, table));
-  return Int32Array.from(rows);
+}
+
+/** Whether `rows` (increasing, from completeRows) is every row 0..n-1, so columns can be copied whole. */
+function allRows(rows: Int32Array, n: number): boolean {
+  return rows.length === n;
 }
 
 function noRowsMessage(sources: string[], table: Table): string {
@@ -478,20 +589,40 @@ function noRowsMessage(sources: string[], table: Table): string {
  */
 function checkFinite(vars: Map<string, Variable>, table: Table, rows: Int32Array): void {
   const sources = new Set([...vars.values()].flatMap((v) => v.sources));
+  // A variable that is a data column itself (most are) was checked with the columns.
+  const checked = new Set<Float64Array>();
   for (const name of sources) {
     const col = table.columns.get(name)!;
     if (col.type !== "numeric") continue;
-    const inf = rows.filter((i) => !Number.isFinite(col.values[i]));
-    if (inf.length) throw new Error(`column '${name}' has infinite values in ${rowsText(inf)}`);
+    if (!allFinite(col.values, rows)) {
+      const inf = rows.filter((i) => !Number.isFinite(col.values[i]));
+      throw new Error(`column '${name}' has infinite values in ${rowsText(inf)}`);
+    }
+    checked.add(col.values);
   }
   for (const v of vars.values()) {
     if (v.column.type !== "numeric") continue;
     const values = v.column.values;
+    if (checked.has(values) || allFinite(values, rows)) continue;
     const nan = rows.filter((i) => Number.isNaN(values[i]));
     if (nan.length) throw new Error(`${v.label} gives NaN for ${rowsText(nan)}`);
     const inf = rows.filter((i) => !Number.isFinite(values[i]));
     if (inf.length) throw new Error(`${v.label} gives infinite values for ${rowsText(inf)}`);
   }
+}
+
+/** Whether values[i] is finite at every i of rows (the common case, checked in one tight loop). */
+function allFinite(values: Float64Array, rows: Int32Array): boolean {
+  if (allRows(rows, values.length)) {
+    for (let i = 0; i < values.length; i++) if (values[i] - values[i] !== 0) return false;
+    return true;
+  }
+  for (let k = 0; k < rows.length; k++) {
+    const x = values[rows[k]];
+    // x − x is 0 for a finite x and NaN for ±Infinity or NaN.
+    if (x - x !== 0) return false;
+  }
+  return true;
 }
 
 function rowsText(rows: Int32Array): string {
@@ -517,7 +648,8 @@ function subsetColumn(col: Column, rows: Int32Array): Column {
 }
 
 function pick<T extends Float64Array | Int32Array>(from: T, rows: Int32Array, to: T): T {
-  for (let k = 0; k < rows.length; k++) to[k] = from[rows[k]];
+  if (allRows(rows, from.length)) to.set(from);
+  else for (let k = 0; k < rows.length; k++) to[k] = from[rows[k]];
   return to;
 }
 
@@ -667,24 +799,31 @@ function termColumns(codings: Coding[], n: number): { columns: Float64Array[]; n
 }
 
 function productColumn(codings: Coding[], index: number[], n: number): Float64Array {
+  // A lone numeric variable is its own column (1 × x is x exactly), not copied: model-matrix columns
+  // are read-only intermediates, copied into the row-major X and Z.
+  if (codings.length === 1 && codings[0].kind === "numeric") return codings[0].values;
   const out = new Float64Array(n).fill(1);
-  codings.forEach((c, v) => {
-    if (c.kind === "numeric") for (let r = 0; r < n; r++) out[r] *= c.values[r];
-    else {
-      const m = c.matrix;
+  for (let v = 0; v < codings.length; v++) {
+    const c = codings[v];
+    if (c.kind === "numeric") {
+      const x = c.values;
+      for (let r = 0; r < n; r++) out[r] *= x[r];
+    } else {
+      // The contrast column as an array indexed by level code: one load per row.
       const j = index[v];
-      for (let r = 0; r < n; r++) out[r] *= m[c.codes[r]][j];
+      const byCode = Float64Array.from(c.matrix, (row) => row[j]);
+      const codes = c.codes;
+      for (let r = 0; r < n; r++) out[r] *= byCode[codes[r]];
     }
-  });
+  }
   return out;
 }
 
 function rowMajor(columns: Float64Array[], n: number): Float64Array {
   const p = columns.length;
   const out = new Float64Array(n * p);
-  columns.forEach((col, j) => {
-    for (let r = 0; r < n; r++) out[r * p + j] = col[r];
-  });
+  // Row by row: sequential writes, and p sequential read streams.
+  for (let r = 0, o = 0; r < n; r++) for (let j = 0; j < p; j++) out[o++] = columns[j][r];
   return out;
 }
 
@@ -728,10 +867,21 @@ const SCALE_MESSAGE = "Some predictor variables are on very different scales: co
 function scalesComparable(columns: Float64Array[]): boolean {
   const logSds: number[] = [];
   for (const col of columns) {
-    if (col.length < 2 || col.every((v) => v === 0 || v === 1)) continue;
-    const mean = col.reduce((a, b) => a + b, 0) / col.length;
-    const ss = col.reduce((a, v) => a + (v - mean) ** 2, 0);
-    logSds.push(Math.log(Math.sqrt(ss / (col.length - 1))));
+    const n = col.length;
+    if (n < 2) continue;
+    // One pass for the 0/1 check and the sum (added in index order, as before).
+    let sum = 0;
+    let binary = true;
+    for (let i = 0; i < n; i++) {
+      const v = col[i];
+      if (binary && v !== 0 && v !== 1) binary = false;
+      sum += v;
+    }
+    if (binary) continue;
+    const mean = sum / n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) ss += (col[i] - mean) ** 2;
+    logSds.push(Math.log(Math.sqrt(ss / (n - 1))));
   }
   const limit = Math.log(1000);
   const spread = logSds.length ? Math.max(...logSds) - Math.min(...logSds) : 0;
@@ -749,10 +899,51 @@ function rankMessage(k: number): string {
 function fullRankColumns(columns: Float64Array[], n: number): number[] {
   const p = columns.length;
   if (p === 0) return [];
+  if (clearlyFullRank(columns, n)) return Array.from({ length: p }, (_, j) => j);
   const x = new Float64Array(n * p);
   columns.forEach((c, j) => x.set(c, j * n));
   const qr = dqrdc2(x, n, p, 1e-7);
   return Array.from(qr.pivot.subarray(0, qr.rank));
+}
+
+/** Ratio of a column's part orthogonal to the earlier columns to its norm above which it is surely kept. */
+const CLEAR_RANK_RATIO = 1e-4;
+
+/**
+ * Whether dqrdc2 (tol 1e-7) certainly keeps every column in order, decided from X'X in O(n p²/2) with
+ * no n × p copy: the pivot d_j of X'X's Cholesky factor is the squared norm of column j's part
+ * orthogonal to the columns before it, the quantity dqrdc2 compares with tol² × the column's squared
+ * norm. When every ratio is above 1e-4, a thousand times dqrdc2's threshold and far beyond the
+ * rounding differences between the two computations, no column is moved and the QR is not needed;
+ * otherwise (a small ratio, a zero column, n < p, overflow) the QR itself decides.
+ */
+function clearlyFullRank(columns: Float64Array[], n: number): boolean {
+  const p = columns.length;
+  if (n < p) return false;
+  const G = new Float64Array(p * p); // lower triangle: X'X, then its Cholesky factor in place
+  for (let i = 0; i < p; i++) {
+    const ci = columns[i];
+    for (let j = 0; j <= i; j++) {
+      const cj = columns[j];
+      let s = 0;
+      for (let r = 0; r < n; r++) s += ci[r] * cj[r];
+      G[i * p + j] = s;
+    }
+  }
+  for (let j = 0; j < p; j++) {
+    const norm2 = G[j * p + j];
+    let d = norm2;
+    for (let k = 0; k < j; k++) d -= G[j * p + k] ** 2;
+    if (!(d > CLEAR_RANK_RATIO ** 2 * norm2)) return false;
+    const ljj = Math.sqrt(d);
+    G[j * p + j] = ljj;
+    for (let i = j + 1; i < p; i++) {
+      let s = G[i * p + j];
+      for (let k = 0; k < j; k++) s -= G[i * p + k] * G[j * p + k];
+      G[i * p + j] = s / ljj;
+    }
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -89,3 +89,72 @@ export interface FitJSON {
   /** wall time of the fit in seconds (extension) */
   time_s: number;
 }
+
+/**
+ * The structured result of a generalized linear mixed model fit (glmer), with the field names of the
+ * lme4 glmer reference fits (test/fixtures/reference/README.md) plus extensions.
+ */
+export interface GlmmFitJSON {
+  call: "glmer";
+  formula: string;
+  /** R's family(fit)$family: "binomial", "poisson", "Negative Binomial(3.2197)" */
+  family: string;
+  link: string;
+  REML: false;
+  /** 0 (lme4's nAGQ = 0 / MixedModels.jl's fast), 1 (Laplace) or the number of quadrature points */
+  nAGQ: number;
+  nobs: number;
+  n: number;
+  /** rows dropped because of missing values (extension) */
+  n_dropped: number;
+  ngrps: Record<string, number>;
+  fixef: Record<string, number>;
+  se: Record<string, number>;
+  vcov: number[][];
+  /** Wald z and two-sided normal p per fixed effect */
+  z: Record<string, number>;
+  p: Record<string, number>;
+  confint_wald: { term: string; lower: number; upper: number }[];
+  /** fixed-effect columns dropped as rank deficient (extension) */
+  dropped_columns: string[];
+  theta: number[];
+  theta_names: string[];
+  /** 1: the binomial, Poisson and negative binomial have no scale parameter */
+  sigma: number;
+  varcorr: VarCorrRow[];
+  /** per grouping term (lme4's names); no Residual entry */
+  VarCorr: Record<string, VarCorrTerm>;
+  contrasts: Record<string, { type: string; ordered: boolean; levels: string[]; columns: string[]; matrix: number[][] }> | null;
+  /** the value minimised: −2 log L by the Laplace approximation or adaptive Gauss-Hermite quadrature (devcomp$cmp["dev"]) */
+  objective: number;
+  REMLcrit: null;
+  deviance_ML: null;
+  /** lme4's deviance(): the sum of the squared deviance residuals at the conditional means */
+  deviance: number;
+  minus2logLik: number;
+  logLik: number;
+  npar: number;
+  AIC: number;
+  BIC: number;
+  df_residual: number;
+  ranef: Record<string, RanefGroup>;
+  /** first 20 fitted means (response scale) */
+  fitted_head: number[];
+  /** quantiles of the Pearson residuals, as summary() prints them (extension) */
+  scaled_residuals: { Min: number; "1Q": number; Median: number; "3Q": number; Max: number };
+  singular: boolean;
+  /** the optimizer of the last stage: "Nelder_Mead" (lme4's default stage 2), "bobyqa" */
+  optimizer: string;
+  /** evaluations of the last stage's optimizer */
+  feval: number;
+  /** evaluations of the first stage (θ with β from PIRLS) (extension) */
+  feval_stage1: number;
+  optimizer_code: number;
+  optimizer_message: string;
+  conv_messages: string[];
+  warnings: string[];
+  /** glmer.nb: the estimated negative binomial shape θ (getME(fit, "glmer.nb.theta")) */
+  glmer_nb_theta?: number;
+  engine: string;
+  time_s: number;
+}

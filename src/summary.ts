@@ -5,7 +5,7 @@
 // summary(fit) (summary.lmerModLmerTest: the same print method with lmerTest's title and class and
 // the coefficient table Estimate, Std. Error, df, t value, Pr(>|t|) with Satterthwaite's df).
 
-import type { FitJSON, VarCorrTerm } from "./results-types.js";
+import type { FitJSON, GlmmFitJSON, VarCorrTerm } from "./results-types.js";
 import {
   abbreviate,
   catFill,
@@ -190,8 +190,11 @@ function fitMessages(fit: FitJSON): string[] {
   ];
 }
 
-/** lme4's formatVC(VarCorr(fit), digits, comp = c("Variance", "Std.Dev.")) printed as .prt.VC does. */
-function formatVarCorr(fit: FitJSON, digits: number): string {
+/**
+ * lme4's formatVC(VarCorr(fit), digits, comp = c("Variance", "Std.Dev.")) printed as .prt.VC does;
+ * without the Residual row for a model with no scale parameter (glmer's binomial, Poisson).
+ */
+function formatVarCorr(fit: Pick<FitJSON, "VarCorr" | "sigma">, digits: number, residual = true): string {
   const terms: [string, VarCorrTerm][] = Object.entries(fit.VarCorr).filter(([g]) => g !== "Residual");
   const groupCol: string[] = [];
   const nameCol: string[] = [];
@@ -205,11 +208,12 @@ function formatVarCorr(fit: FitJSON, digits: number): string {
     });
     lens.push(t.names.length);
   }
-  const sigma = fit.VarCorr.Residual?.sd?.[0] ?? fit.sigma;
-  groupCol.push("Residual");
-  nameCol.push("");
-  sds.push(sigma);
-  lens.push(1);
+  if (residual) {
+    groupCol.push("Residual");
+    nameCol.push("");
+    sds.push(fit.VarCorr.Residual?.sd?.[0] ?? fit.sigma);
+    lens.push(1);
+  }
   const variance = formatNum(sds.map((s) => s * s), { digits });
   const stddev = formatNum(sds, { digits });
   const nr = sds.length;
@@ -234,7 +238,7 @@ function formatVarCorr(fit: FitJSON, digits: number): string {
         corrRows.push(row);
       }
     }
-    corrRows.push(Array.from({ length: maxlen - 1 }, () => ""));
+    if (residual) corrRows.push(Array.from({ length: maxlen - 1 }, () => ""));
     for (let i = 0; i < nr; i++) cells[i].push(...corrRows[i]);
     colNames.push("Corr", ...Array.from({ length: maxlen - 2 }, () => ""));
   }
@@ -491,4 +495,80 @@ export function deparseFormula(formula: string, cutoff = 60): string[] {
   walk(tree);
   if (cur.length || lines.length === 0) lines.push(cur);
   return lines;
+}
+
+// ---------------------------------------------------------------------------------------------
+// glmer: print(summary(fit)) of a generalized linear mixed model (lme4 1.1-31, print.summary.merMod
+// with .prt.family; the coefficient table has z tests).
+
+export interface GlmerSummaryOptions {
+  /** what the fit's data argument was called: prints "   Data: NAME" */
+  dataName?: string;
+  /** the weights column's name: prints "Weights: NAME" (lme4 prints the weights argument) */
+  weightsName?: string;
+  digits?: number;
+  correlation?: boolean;
+  signifStars?: boolean;
+}
+
+/** The text lme4 prints for print(summary(fit)) of a glmer fit, line for line. */
+export function formatGlmerSummary(fit: GlmmFitJSON, opts: GlmerSummaryOptions = {}): string {
+  const digits = opts.digits ?? 4;
+  const how = fit.nAGQ === 1 ? "(Laplace Approximation)" : `(Adaptive Gauss-Hermite Quadrature, nAGQ = ${fit.nAGQ})`;
+  let out = methTitle(`Generalized linear mixed model fit by maximum likelihood ${how}`, "glmerMod");
+  out += ` Family: ${fit.family}  ( ${fit.link} )\n`;
+  out += catFill(["Formula:", ...deparseFormula(fit.formula)]);
+  if (opts.dataName !== undefined) out += catFill(["   Data:", opts.dataName]);
+  if (opts.weightsName !== undefined) out += catFill(["Weights:", opts.weightsName]);
+  out += "\n";
+  // .prt.aictab: the deviance column is −2 log L
+  const vals = [fit.AIC, fit.BIC, fit.logLik, -2 * fit.logLik, fit.df_residual].map((v) => roundR(v, 1));
+  const f = formatNum(vals);
+  f[4] = formatNum([vals[4]])[0];
+  out += printNamedStrings(["AIC", "BIC", "logLik", "deviance", "df.resid"], f);
+  out += "\n";
+  const sr = fit.scaled_residuals;
+  out += "Scaled residuals: \n";
+  out += printNamedNumbers(["Min", "1Q", "Median", "3Q", "Max"], zapsmall([sr.Min, sr["1Q"], sr.Median, sr["3Q"], sr.Max], digits + 1), digits);
+  out += "\n";
+  out += "Random effects:\n";
+  out += formatVarCorr(fit, digits, false);
+  const groups = Object.entries(fit.ngrps)
+    .map(([g, n]) => `${g}, ${n}`)
+    .join("; ");
+  out += catFill([`Number of obs: ${fit.nobs}, groups: `, groups]);
+  const names = Object.keys(fit.fixef);
+  const p = names.length;
+  if (p > 0) {
+    out += "\nFixed effects:\n";
+    const rows = names.map((nm) => [fit.fixef[nm], fit.se[nm], fit.z[nm], fit.p[nm]]);
+    out += printCoefmat(rows, names, ["Estimate", "Std. Error", "z value", "Pr(>|z|)"], { digits, signifStars: opts.signifStars ?? true });
+    let correlation = opts.correlation;
+    if (correlation === undefined) {
+      correlation = p <= COR_MAX;
+      if (!correlation) {
+        out +=
+          `\nCorrelation matrix not shown by default, as p = ${p} > ${COR_MAX}.\n` +
+          "Use print(x, correlation=TRUE)  or\n" +
+          "    vcov(x)        if you need it\n\n";
+      }
+    }
+    if (correlation && p > 1) {
+      out += "\nCorrelation of Fixed Effects:\n";
+      out += formatFixefCorrelation(fit.vcov, names);
+    }
+  }
+  const k = fit.dropped_columns?.length ?? 0;
+  if (k > 0) {
+    out += "fit warnings:\n";
+    out += (k === 1 ? "fixed-effect model matrix is rank deficient so dropping 1 column / coefficient" : `fixed-effect model matrix is rank deficient so dropping ${k} columns / coefficients`) + "\n";
+  }
+  const msgs = fit.conv_messages ?? [];
+  const code = fit.optimizer_code ?? 0;
+  const optWarnings = (fit.warnings ?? []).filter((w) => w.startsWith("convergence code "));
+  if (code !== 0 || optWarnings.length > 0 || msgs.length > 0) {
+    const status = code === 0 ? "OK" : fit.optimizer_message ?? "";
+    out += [`optimizer (${fit.optimizer}) convergence code: ${code} (${status})`, ...optWarnings, ...msgs].join("\n") + "\n\n";
+  }
+  return out;
 }
