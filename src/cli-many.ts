@@ -137,11 +137,15 @@ export function registerMany(cli: Command): void {
       if (!["auto", "wasm-simd", "wasm-scalar", "ts"].includes(o.engine)) throw new Error(`unknown engine '${o.engine}': use auto, wasm-simd, wasm-scalar or ts`);
       const formula = parseFormula(o.formula); // syntax errors before any reading
       const { Y: raw, design, notes } = await readInput(o, levels);
-      let Y = raw;
-      if (o.genes) Y = filterResponses(Y, { responses: String(o.genes).split(",").map((s) => s.trim()).filter(Boolean) });
-      if (o.minDetected !== undefined) Y = filterResponses(Y, { minDetectedFraction: o.minDetected });
-      const counts = Y;
-      if (o.normalize) Y = logNormalize(Y);
+      // Library sizes are every response's counts per observation: normalise before picking responses.
+      const select = (M: ResponseMatrix) => {
+        let out = M;
+        if (o.genes) out = filterResponses(out, { responses: String(o.genes).split(",").map((s) => s.trim()).filter(Boolean) });
+        if (o.minDetected !== undefined) out = filterResponses(out, { minDetectedFraction: o.minDetected });
+        return out;
+      };
+      const counts = select(raw);
+      const Y = o.normalize ? select(logNormalize(raw)) : counts;
       const Yd = { ...Y, obsIds: undefined }; // the design is in the matrix's observation order already
       process.stderr.write(`${Y.nResponses} responses × ${Y.nObs} observations read in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
       for (const n of notes) process.stderr.write(`note: ${n}\n`);

@@ -1,13 +1,19 @@
 // The `lmm` command line:
 //   lmm fit <data.csv> --formula "<formula>" [--ml] [--levels levels.json] [--json] [--tidy t.csv] [--glance g.csv]
+//           [--family binomial|poisson|nb] [--link L] [--nagq N] [--weights col] [--fast]
 //   lmm compare <data.csv> --formula F1 --formula F2 [...] [--levels levels.json] [--json]
 //   lmm confint <data.csv> --formula F [--method wald|profile|boot] [--level 0.95] [--nsim N --seed S] [--json]
+//   lmm many --matrix <file|dir> [--meta <csv>] --formula "~ x + (1|g)" --out results.csv [...]   (src/cli-many.ts)
 import { Command, InvalidArgumentError } from "commander";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { anova, formatAnova } from "./anova.js";
+import { glmer, type GlmerOptions } from "./generalizedlinearmixedmodel.js";
+import { glmerNB } from "./negativebinomial.js";
 import { lmer, type LinearMixedModel, type LmerOptions } from "./linearmixedmodel.js";
 import { readCSV, readLevels } from "./node.js";
+import { registerServe } from "./serve.js";
+import { registerMany } from "./cli-many.js";
 import { toCSV } from "./tidy.js";
 import type { Table } from "./data.js";
 
@@ -68,14 +74,27 @@ function load(file: string, o: Record<string, unknown>): Loaded {
 export function program(): Command {
   const cli = new Command("lmm").description("Linear mixed-effects models with lme4 formulas, on a WebAssembly engine");
 
-  fitOptions(cli.command("fit").description("fit a linear mixed model and print its summary (or JSON)"))
-    .requiredOption("-f, --formula <formula>", 'lme4 formula, e.g. "Reaction ~ Days + (Days | Subject)"')
-    .option("--ml", "maximum likelihood instead of REML")
+  fitOptions(cli.command("fit").description("fit a linear (lmer) or generalized linear (glmer) mixed model and print its summary (or JSON)"))
+    .requiredOption("-f, --formula <formula>", 'lme4 formula, e.g. "Reaction ~ Days + (Days | Subject)" or "cbind(incidence, size - incidence) ~ period + (1 | herd)"')
+    .option("--ml", "maximum likelihood instead of REML (linear models)")
+    .option("--family <family>", "gaussian (default: lmer), binomial, poisson or nb (negative binomial, glmer.nb)")
+    .option("--link <link>", "binomial: logit (default), probit or cloglog; poisson and nb: log")
+    .option("--nagq <n>", "glmer's nAGQ: 1 = Laplace (default), 0 = PIRLS only, up to 25 adaptive Gauss-Hermite points (one scalar random term)")
+    .option("--weights <column>", "prior weights column (binomial proportions: the number of trials)")
+    .option("--fast", "glmer: optimise θ only (β from PIRLS; MixedModels.jl's fast = true, lme4's nAGQ = 0)")
     .option("--json", "print the result as JSON with the reference fits' field names")
-    .option("--tidy <file>", "also write broom.mixed's tidy table (fixed effects with Satterthwaite tests, variance parameters) as CSV")
-    .option("--glance <file>", "also write broom.mixed's glance row as CSV")
+    .option("--tidy <file>", "also write broom.mixed's tidy table (fixed effects with Satterthwaite tests, variance parameters) as CSV (linear models)")
+    .option("--glance <file>", "also write broom.mixed's glance row as CSV (linear models)")
     .action(async (file: string, o) => {
       const { data, options } = load(file, o);
+      const family = String(o.family ?? "gaussian").toLowerCase();
+      if (family !== "gaussian") {
+        await fitGeneralized(family, o, data, options);
+        return;
+      }
+      for (const flag of ["link", "nagq", "weights", "fast"] as const) {
+        if (o[flag] !== undefined) throw new Error(`--${flag} is for generalized models: give --family binomial, poisson or nb`);
+      }
       const m = await lmer(o.formula, data, { ...options, REML: !o.ml });
       process.stdout.write(o.json ? JSON.stringify(m.toJSON(), null, 2) + "\n" : m.summary() + "\n");
       if (o.tidy) writeFileSync(o.tidy, toCSV(m.tidy({ effects: ["fixed", "ran_pars"], confInt: true })));
@@ -124,7 +143,27 @@ export function program(): Command {
       const rows = m.confint({ method: method === "wald" ? "Wald" : (method as "profile" | "boot"), level, nsim, seed, onProgress: progress });
       process.stdout.write(o.json ? JSON.stringify(rows, null, 2) + "\n" : formatIntervals(rows, level));
     });
+  registerServe(cli);
+  registerMany(cli);
   return cli;
+}
+
+/** `lmm fit --family binomial|poisson|nb`: glmer / glmer.nb with the flags checked. */
+async function fitGeneralized(family: string, o: Record<string, unknown>, data: Table, options: LmerOptions): Promise<void> {
+  if (!["binomial", "poisson", "nb"].includes(family)) throw new Error(`unknown family '${o.family}': use gaussian, binomial, poisson or nb`);
+  if (o.ml) throw new Error("--ml is for linear models: generalized models are always fitted by maximum likelihood (Laplace or quadrature)");
+  if (o.tidy || o.glance) throw new Error("--tidy and --glance are not available for generalized models yet");
+  const nAGQ = o.nagq === undefined ? 1 : Number(o.nagq);
+  if (!(Number.isInteger(nAGQ) && nAGQ >= 0 && nAGQ <= 25)) throw new Error(`--nagq must be an integer from 0 to 25, got '${o.nagq}'`);
+  const links: Record<string, string[]> = { binomial: ["logit", "probit", "cloglog"], poisson: ["log"], nb: ["log"] };
+  const link = o.link === undefined ? undefined : String(o.link);
+  if (link !== undefined && !links[family].includes(link)) throw new Error(`link '${link}' is not available for ${family}: use ${links[family].join(", ")}`);
+  const common = { levels: options.levels, contrasts: options.contrasts, engine: options.engine, dataName: options.dataName, weights: o.weights as string | undefined, nAGQ, fast: !!o.fast };
+  const m =
+    family === "nb"
+      ? await glmerNB(o.formula as string, data, common)
+      : await glmer(o.formula as string, data, { ...common, family: family as "binomial" | "poisson", link: link as GlmerOptions["link"] });
+  process.stdout.write(o.json ? JSON.stringify(m.toJSON(), null, 2) + "\n" : m.summary({ weightsName: o.weights as string | undefined }) + "\n");
 }
 
 /** A one-line progress counter on stderr for bootstrap runs in a terminal. */

@@ -97,3 +97,47 @@ describe("lmm confint", () => {
     expect(bad.err).toMatch(/unknown method 'boots'/);
   });
 });
+
+describe("lmm fit --family (glmer)", () => {
+  const data = (name: string) => path.join(referenceDir, "data", name);
+  const ref = (id: string) => JSON.parse(fs.readFileSync(path.join(referenceDir, "fits", `${id}.json`), "utf8"));
+
+  it("binomial with a cbind response, Laplace and nAGQ = 25, against lme4", async () => {
+    for (const [id, extra] of [["cbpp-laplace", []], ["cbpp-agq25", ["--nagq", "25"]]] as const) {
+      const r = ref(id);
+      const res = await runCli(["fit", data("cbpp.csv"), "--levels", data("cbpp.levels.json"), "-f", r.formula, "--family", "binomial", ...extra, "--json"]);
+      expect(res.err).toBe("");
+      const fit = JSON.parse(res.out);
+      expect(fit.objective).toBeLessThanOrEqual(r.objective * (1 + 1e-5));
+      for (const k of Object.keys(r.fixef)) expect(Math.abs(fit.fixef[k] / r.fixef[k] - 1)).toBeLessThan(1e-3);
+      expect(Math.abs(fit.theta[0] - r.theta[0])).toBeLessThan(1e-3);
+    }
+  });
+
+  it("poisson prints glmer's summary; negative binomial fits", async () => {
+    const r = ref("grouseticks-poisson");
+    const res = await runCli(["fit", data("grouseticks.csv"), "--levels", data("grouseticks.levels.json"), "-f", r.formula, "--family", "poisson"]);
+    expect(res.code).toBe(0);
+    expect(res.out).toMatch(/^Generalized linear mixed model fit by maximum likelihood \(Laplace\n {2}Approximation\) \[glmerMod\]/); // R's wrapped title
+    expect(res.out).toMatch(/Family: poisson {2}\( log \)/);
+    const extra = path.join(path.dirname(referenceDir), "extra-glmm");
+    const nb = await runCli(["fit", path.join(extra, "data/overdisp.csv"), "--levels", path.join(extra, "data/overdisp.levels.json"), "-f", "count ~ visit + group + (1 | subject)", "--family", "nb", "--json"]);
+    expect(nb.err).toBe("");
+    const want = JSON.parse(fs.readFileSync(path.join(extra, "fits/overdisp-nb.json"), "utf8"));
+    for (const k of Object.keys(want.fixef)) expect(Math.abs(JSON.parse(nb.out).fixef[k] / want.fixef[k] - 1)).toBeLessThan(1e-3);
+  });
+
+  it("clear errors for family flags", async () => {
+    const f = "cbind(incidence, size - incidence) ~ period + (1 | herd)";
+    let r = await runCli(["fit", data("cbpp.csv"), "-f", f, "--family", "gamma"]);
+    expect(r.err).toMatch(/unknown family 'gamma'/);
+    r = await runCli(["fit", data("cbpp.csv"), "-f", f, "--family", "poisson", "--link", "logit"]);
+    expect(r.err).toMatch(/link 'logit' is not available for poisson: use log/);
+    r = await runCli(["fit", data("cbpp.csv"), "-f", f, "--family", "binomial", "--nagq", "40"]);
+    expect(r.err).toMatch(/--nagq must be an integer from 0 to 25/);
+    r = await runCli(["fit", data("sleepstudy.csv"), "-f", "Reaction ~ Days + (Days | Subject)", "--nagq", "2"]);
+    expect(r.err).toMatch(/--nagq is for generalized models/);
+    r = await runCli(["fit", data("cbpp.csv"), "-f", f]);
+    expect(r.err).toMatch(/glmer/); // a cbind response in lmer points to glmer
+  });
+});
