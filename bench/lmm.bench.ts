@@ -1,6 +1,7 @@
 // Fit time of the same models with the SIMD and scalar WebAssembly kernels and the plain TypeScript
 // kernels (the same blocked algorithm), next to lme4's stored time (median of 5 lmer() calls on this
-// machine kind, from test/fixtures/reference/fits). Run: npm run bench  [-- --quick]
+// machine kind, from test/fixtures/reference/fits). Run: npx tsx bench/lmm.bench.ts [--quick] (after
+// npm run asbuild). `npm run bench` runs bench/suite.ts, the issue-6 suite with lme4 measured in the same run.
 import Benchmark from "benchmark";
 import fs from "node:fs";
 import path from "node:path";
