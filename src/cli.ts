@@ -11,7 +11,7 @@ import { anova, formatAnova } from "./anova.js";
 import { glmer, type GlmerOptions } from "./generalizedlinearmixedmodel.js";
 import { glmerNB } from "./negativebinomial.js";
 import { lmer, type LinearMixedModel, type LmerOptions } from "./linearmixedmodel.js";
-import { readCSV, readLevels } from "./node.js";
+import { readCSVStream, readLevels } from "./node.js";
 import { registerServe } from "./serve.js";
 import { registerMany } from "./cli-many.js";
 import { toCSV } from "./tidy.js";
@@ -53,14 +53,14 @@ interface Loaded {
 }
 
 /** Checks the shared options, reads the data with its levels and returns the fit options. */
-function load(file: string, o: Record<string, unknown>): Loaded {
+async function load(file: string, o: Record<string, unknown>): Promise<Loaded> {
   if (!["bobyqa", "neldermead"].includes(o.optimizer as string)) throw new Error(`unknown optimizer '${o.optimizer}': use bobyqa or neldermead`);
   if (!["auto", "wasm-simd", "wasm-scalar", "ts"].includes(o.engine as string)) {
     throw new Error(`unknown engine '${o.engine}': use auto, wasm-simd, wasm-scalar or ts`);
   }
   const levels = o.levels ? readLevels(o.levels as string) : undefined;
   return {
-    data: readCSV(file, { levels }),
+    data: await readCSVStream(file, { levels }), // streamed: a million-row file never sits in one string
     options: {
       levels,
       contrasts: o.contrasts as LmerOptions["contrasts"],
@@ -86,7 +86,7 @@ export function program(): Command {
     .option("--tidy <file>", "also write broom.mixed's tidy table (fixed effects with Satterthwaite tests, variance parameters) as CSV (linear models)")
     .option("--glance <file>", "also write broom.mixed's glance row as CSV (linear models)")
     .action(async (file: string, o) => {
-      const { data, options } = load(file, o);
+      const { data, options } = await load(file, o);
       const family = String(o.family ?? "gaussian").toLowerCase();
       if (family !== "gaussian") {
         await fitGeneralized(family, o, data, options);
@@ -112,7 +112,7 @@ export function program(): Command {
       if (names.length > 0 && names.length !== formulas.length) {
         throw new Error(`${names.length} ${names.length === 1 ? "name" : "names"} (--name) given for ${formulas.length} models: give one --name per --formula`);
       }
-      const { data, options } = load(file, o);
+      const { data, options } = await load(file, o);
       // by ML directly: the likelihood-ratio test compares ML fits (anova would refit REML ones)
       const models: LinearMixedModel[] = [];
       for (const f of formulas) models.push(await lmer(f, data, { ...options, REML: false }));
@@ -137,7 +137,7 @@ export function program(): Command {
       if (seed !== undefined && !Number.isInteger(seed)) throw new Error(`--seed must be an integer, got '${o.seed}'`);
       const level = Number(o.level);
       if (!(level > 0 && level < 1)) throw new Error(`--level must be a number between 0 and 1, got '${o.level}'`);
-      const { data, options } = load(file, o);
+      const { data, options } = await load(file, o);
       const m = await lmer(o.formula, data, { ...options, REML: !o.ml });
       const progress = method === "boot" && process.stderr.isTTY ? bootProgress() : undefined;
       const rows = m.confint({ method: method === "wald" ? "Wald" : (method as "profile" | "boot"), level, nsim, seed, onProgress: progress });
