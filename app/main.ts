@@ -1,0 +1,960 @@
+// The page: data and formula input, the fit worker's lifecycle (start, progress, cancel), and the
+// results (summary, tables, warnings, plots, JSON, downloads). All computing happens in worker.ts;
+// this thread only draws, so it stays responsive during a fit.
+import type { TidyRow } from "../src/tidy.js";
+import { EXAMPLES } from "./examples.js";
+import { checkFormula, quoteName, suggest, type FormulaProblem } from "./formula-check.js";
+import { caterpillarLayout, caterpillarPanel, pngOf, qqPlot, residualPlot, svgDocument, trajectoryLayout, trajectoryRow, warmUp } from "./plots.js";
+import type { CaterpillarData, ColumnInfo, DataSource, ErrorSpan, FamilyChoice, FitRequest, FromWorker, PlotData, Stage, ToWorker } from "./protocol.js";
+
+/**
+ * The largest file the page reads. The worker streams the file into typed columns (never the whole
+ * text), so memory goes with rows and columns: a 500 MB file of 27 million rows (y, x, g) reads in under
+ * a minute and fits y ~ x + (1 | g) with Chromium at about 4 GB in all. Far beyond that the tab runs out
+ * of memory and crashes instead of failing with a message. `?maxFileBytes=N` lowers it (tests).
+ */
+const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
+
+function maxFileBytes(): number {
+  const v = new URLSearchParams(location.search).get("maxFileBytes");
+  const n = v === null ? NaN : Number(v);
+  return Number.isInteger(n) && n > 0 ? Math.min(n, DEFAULT_MAX_FILE_BYTES) : DEFAULT_MAX_FILE_BYTES;
+}
+const MAX_FILE_BYTES = maxFileBytes();
+
+const byId = <T extends HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`internal: the page has no element #${id}`);
+  return el as T;
+};
+const byTestId = <T extends HTMLElement>(id: string): T => {
+  const el = document.querySelector<T>(`[data-testid="${id}"]`);
+  if (!el) throw new Error(`internal: the page has no element [data-testid=${id}]`);
+  return el;
+};
+
+const ui = {
+  main: document.querySelector("main")!,
+  fileInput: byTestId<HTMLInputElement>("file-input"),
+  levelsInput: byTestId<HTMLInputElement>("levels-input"),
+  exampleSelect: byTestId<HTMLSelectElement>("example-select"),
+  exampleDescription: byId<HTMLParagraphElement>("example-description"),
+  dropHint: byId<HTMLParagraphElement>("drop-hint"),
+  dataInfo: byId<HTMLDivElement>("data-info"),
+  formula: byTestId<HTMLInputElement>("formula-input"),
+  suggestions: byId<HTMLUListElement>("suggestions"),
+  formulaStatus: byId<HTMLDivElement>("formula-status"),
+  family: byId<HTMLSelectElement>("family"),
+  criterion: byId<HTMLFieldSetElement>("criterion"),
+  linkLabel: byId<HTMLLabelElement>("link-label"),
+  link: byId<HTMLSelectElement>("link"),
+  nagqLabel: byId<HTMLLabelElement>("nagq-label"),
+  nagq: byId<HTMLInputElement>("nagq"),
+  fixedHint: byId<HTMLParagraphElement>("fixed-hint"),
+  fit: byId<HTMLButtonElement>("fit-button"),
+  cancel: byId<HTMLButtonElement>("cancel-button"),
+  progress: byId<HTMLDivElement>("progress"),
+  error: byId<HTMLDivElement>("error"),
+  results: byId<HTMLElement>("results"),
+  warnings: byId<HTMLDivElement>("warnings"),
+  summary: byId<HTMLPreElement>("summary"),
+  fixedTable: byId<HTMLTableElement>("fixed-table"),
+  varcompTable: byId<HTMLTableElement>("varcomp-table"),
+  plots: byId<HTMLDivElement>("plots"),
+  json: byId<HTMLPreElement>("result-json"),
+  downloadCSV: byId<HTMLButtonElement>("download-csv"),
+  downloadJSON: byId<HTMLButtonElement>("download-json"),
+  downloadSummary: byId<HTMLButtonElement>("download-summary"),
+  footer: byId<HTMLElement>("footer"),
+};
+
+// ---------------------------------------------------------------------------------------------------
+// State
+
+let worker: Worker;
+/** Whether the current worker has started (its module loaded and ran). */
+let workerReady = false;
+let loadSeq = 0;
+let fitSeq = 0;
+let source: DataSource | null = null;
+let dataName = "";
+let columns: ColumnInfo[] | null = null;
+/** The fit in progress (its id, start time and the last progress report), or null. */
+let running: { id: number; start: number; stage: Stage; evaluations: number; objective: number } | null = null;
+let lastResult: { tidyCSV: string; summary: string; json: string | null; name: string } | null = null;
+/** Drawing of the current fit's results (spread over frames), so later parts wait for earlier ones. */
+let rendering: Promise<void> = Promise.resolve();
+const errors: { data: string | null; formula: FormulaProblem[]; fit: { message: string; span?: ErrorSpan } | null } = {
+  data: null,
+  formula: [],
+  fit: null,
+};
+
+function setBodyState(key: "data" | "fit", value: string): void {
+  document.body.dataset[key] = value;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Worker
+
+function post(msg: ToWorker): void {
+  worker.postMessage(msg);
+}
+
+function startWorker(): void {
+  worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "mixedmodels-fit" });
+  workerReady = false;
+  worker.onmessage = (e: MessageEvent<FromWorker>) => onWorkerMessage(e.data);
+  worker.onerror = (e) => {
+    // A worker that fails to load or dies (e.g. out of memory) reports here, not through its messages.
+    e.preventDefault();
+    const what = e.message ? ` (${e.message})` : "";
+    worker.terminate();
+    if (!workerReady) {
+      // Starting another would fail the same way, again and again.
+      finishRun("error");
+      errors.fit = { message: `the fit worker (worker.js) could not start${what}: this page cannot fit models in this browser` };
+      ui.fit.disabled = true;
+      renderErrors();
+      return;
+    }
+    startWorker();
+    if (document.body.dataset.data === "loading" && source) {
+      // Reading the data killed it: reading it again would only do the same.
+      const name = source.kind === "file" ? source.file.name : source.name;
+      rejectSource(`reading '${name}' stopped the worker${what}: the file may be too large for this browser tab`);
+      return;
+    }
+    finishRun(running ? "error" : "idle");
+    if (source) loadSource(source);
+    errors.fit = { message: `the fit worker stopped${what}. The page has started a new one and read the data again; try again, or with a smaller data set.` };
+    renderErrors();
+  };
+}
+
+function onWorkerMessage(msg: FromWorker): void {
+  switch (msg.type) {
+    case "ready":
+      workerReady = true;
+      return;
+    case "loaded":
+      if (msg.loadId !== loadSeq) return;
+      columns = msg.columns;
+      dataName = msg.name;
+      errors.data = null;
+      setBodyState("data", "ready");
+      renderDataInfo(msg.name, msg.nrow, msg.delimiter);
+      updateFormulaCheck();
+      renderErrors();
+      return;
+    case "load-error":
+      if (msg.loadId !== loadSeq) return;
+      columns = null;
+      errors.data = msg.message;
+      setBodyState("data", "error");
+      ui.dataInfo.replaceChildren();
+      updateFormulaCheck();
+      renderErrors();
+      return;
+    case "progress":
+      if (!running || msg.fitId !== running.id) return;
+      running.stage = msg.stage;
+      running.evaluations = msg.evaluations;
+      running.objective = msg.objective;
+      renderProgress();
+      return;
+    case "fitted":
+      if (!running || msg.fitId !== running.id) return;
+      rendering = showFitted(msg);
+      return;
+    case "details": {
+      if (!running || msg.fitId !== running.id) return;
+      const { json, caterpillars, fitId } = msg;
+      // The details follow the summary's plots, which may still be drawing (one per frame).
+      rendering = rendering.then(() => showDetails(json, caterpillars, fitId));
+      return;
+    }
+    case "fit-error":
+      if (!running || msg.fitId !== running.id) return;
+      errors.fit = { message: msg.message, span: msg.span };
+      finishRun("error");
+      ui.progress.textContent = "";
+      renderErrors();
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Data
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+/** Checks a picked file before anything reads it: the size limit is decided from file.size alone. */
+function fileProblem(file: File, what: string): string | null {
+  if (file.size > MAX_FILE_BYTES) {
+    return (
+      `'${file.name}' is ${formatBytes(file.size)}, larger than the ${formatBytes(MAX_FILE_BYTES)} this page can read ` +
+      `(the browser tab would run out of memory). Use the command line (lmm fit) for files this large, or a subset of the rows.`
+    );
+  }
+  if (file.size === 0) return `'${file.name}' is empty (0 bytes): choose a ${what} with a header row and data rows`;
+  return null;
+}
+
+function loadSource(src: DataSource): void {
+  if (running) {
+    // The worker handles one message at a time: new data would wait for the fit, so stop the fit.
+    worker.terminate();
+    startWorker();
+    finishRun("cancelled");
+    ui.progress.textContent = "Fit cancelled: new data was chosen.";
+  }
+  source = src;
+  columns = null;
+  loadSeq++;
+  errors.data = null;
+  errors.fit = null;
+  setBodyState("data", "loading");
+  const label = src.kind === "file" ? `${src.file.name} (${formatBytes(src.file.size)})` : `the ${src.name} example`;
+  ui.dataInfo.textContent = `Reading ${label}…`;
+  post({ type: "load", loadId: loadSeq, source: src });
+  updateFormulaCheck();
+  renderErrors();
+}
+
+function rejectSource(message: string): void {
+  source = null;
+  columns = null;
+  loadSeq++; // a load still in flight no longer counts
+  errors.data = message;
+  setBodyState("data", "error");
+  ui.dataInfo.replaceChildren();
+  updateFormulaCheck();
+  renderErrors();
+}
+
+function useFiles(data: File | undefined, levels: File | undefined): void {
+  if (!data) return;
+  const problem = fileProblem(data, "CSV or TSV file") ?? (levels ? fileProblem(levels, "levels JSON file") : null);
+  if (problem) return rejectSource(problem);
+  ui.exampleSelect.value = "";
+  ui.exampleDescription.textContent = "";
+  loadSource({ kind: "file", file: data, levels });
+}
+
+function renderDataInfo(name: string, nrow: number, delimiter: string): void {
+  const cols = columns ?? [];
+  const delim = delimiter === "\t" ? "tab" : delimiter === ";" ? "semicolon" : "comma";
+  const head = document.createElement("p");
+  head.textContent = `${name}: ${nrow.toLocaleString("en-US")} rows, ${cols.length} columns (${delim}-separated). Click a column to insert it in the formula.`;
+  const list = document.createElement("div");
+  list.className = "columns";
+  list.dataset.testid = "columns";
+  for (const c of cols) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = c.name;
+    const t = document.createElement("span");
+    t.className = "type";
+    t.textContent = columnType(c);
+    b.append(t);
+    b.title = `${c.name}: ${columnType(c)}${c.missing ? `, ${c.missing} missing` : ""}`;
+    b.addEventListener("click", () => insertAtCaret(quoteName(c.name)));
+    list.append(b);
+  }
+  ui.dataInfo.replaceChildren(head, list);
+}
+
+function columnType(c: ColumnInfo): string {
+  if (c.type === "numeric") return "numeric";
+  return `${c.type}, ${c.nlevels} level${c.nlevels === 1 ? "" : "s"}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Formula box: live check and column completion
+
+let suggestion: { start: number; end: number; items: string[]; active: number } | null = null;
+
+function updateFormulaCheck(): void {
+  const text = ui.formula.value;
+  if (text.trim() === "") {
+    errors.formula = [];
+    ui.formula.classList.remove("invalid");
+    ui.formulaStatus.textContent = "";
+    renderErrors();
+    return;
+  }
+  const check = checkFormula(text, columns ? columns.map((c) => c.name) : null);
+  errors.formula = check.problems;
+  ui.formula.classList.toggle("invalid", check.problems.length > 0);
+  ui.formula.setAttribute("aria-invalid", String(check.problems.length > 0));
+  const first = check.problems.find((p) => p.pos >= 0);
+  ui.formulaStatus.replaceChildren(...(first ? highlighted(text, first.pos, first.end) : []));
+  if (!first && check.parsed) {
+    const r = check.parsed.random.map((t) => `(${t.label})`).join(" ");
+    ui.formulaStatus.textContent = check.problems.length ? "" : `✓ fixed: ${check.parsed.fixed.terms.map((t) => t.label).join(" + ") || "intercept only"}; random: ${r}`;
+  }
+  renderErrors();
+}
+
+/** The formula with [pos, end) marked; a position at the end marks a blank so it stays visible. */
+function highlighted(text: string, pos: number, end: number): Node[] {
+  const p = Math.max(0, Math.min(pos, text.length));
+  const e = Math.max(p, Math.min(end, text.length));
+  const mark = document.createElement("mark");
+  mark.textContent = e > p ? text.slice(p, e) : " ";
+  return [document.createTextNode(text.slice(0, p)), mark, document.createTextNode(text.slice(e))];
+}
+
+function updateSuggestions(): void {
+  const caret = ui.formula.selectionStart ?? ui.formula.value.length;
+  const names = columns ? columns.map((c) => c.name) : [];
+  const s = document.activeElement === ui.formula && names.length ? suggest(ui.formula.value, caret, names) : null;
+  if (!s || s.items.length === 0) {
+    suggestion = null;
+    ui.suggestions.hidden = true;
+    ui.formula.setAttribute("aria-expanded", "false");
+    return;
+  }
+  suggestion = { ...s, active: 0 };
+  renderSuggestions();
+}
+
+function renderSuggestions(): void {
+  if (!suggestion) return;
+  const s = suggestion;
+  ui.suggestions.replaceChildren(
+    ...s.items.map((name, i) => {
+      const li = document.createElement("li");
+      li.role = "option";
+      li.id = `suggestion-${i}`;
+      li.setAttribute("aria-selected", String(i === s.active));
+      li.textContent = name;
+      const info = columns?.find((c) => c.name === name);
+      if (info) {
+        const t = document.createElement("span");
+        t.className = "type";
+        t.textContent = columnType(info);
+        li.append(t);
+      }
+      // mousedown, not click: the input must keep its focus and caret.
+      li.addEventListener("mousedown", (e) => {
+        e.preventDefault();
+        acceptSuggestion(i);
+      });
+      return li;
+    }),
+  );
+  ui.suggestions.hidden = false;
+  ui.formula.setAttribute("aria-expanded", "true");
+  ui.formula.setAttribute("aria-activedescendant", `suggestion-${s.active}`);
+}
+
+function acceptSuggestion(i: number): void {
+  if (!suggestion) return;
+  const { start, end, items } = suggestion;
+  const name = quoteName(items[i]);
+  const v = ui.formula.value;
+  ui.formula.value = v.slice(0, start) + name + v.slice(end);
+  ui.formula.setSelectionRange(start + name.length, start + name.length);
+  suggestion = null;
+  ui.suggestions.hidden = true;
+  updateFormulaCheck();
+}
+
+function insertAtCaret(text: string): void {
+  const v = ui.formula.value;
+  const a = ui.formula.selectionStart ?? v.length, b = ui.formula.selectionEnd ?? v.length;
+  ui.formula.value = v.slice(0, a) + text + v.slice(b);
+  ui.formula.focus();
+  ui.formula.setSelectionRange(a + text.length, a + text.length);
+  updateFormulaCheck();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Errors
+
+function renderErrors(): void {
+  const parts: HTMLElement[] = [];
+  const para = (text: string) => {
+    const p = document.createElement("p");
+    p.textContent = text;
+    return p;
+  };
+  if (errors.data) parts.push(para(`Data: ${errors.data}`));
+  for (const p of errors.formula) {
+    parts.push(para(`Formula: ${p.message}`));
+    if (p.pos >= 0) {
+      const code = document.createElement("code");
+      code.append(...highlighted(ui.formula.value, p.pos, p.end));
+      parts.push(code);
+    }
+  }
+  if (errors.fit) {
+    parts.push(para(`Fit: ${errors.fit.message}`));
+    if (errors.fit.span) {
+      const code = document.createElement("code");
+      code.append(...highlighted(errors.fit.span.formula, errors.fit.span.pos, errors.fit.span.end));
+      parts.push(code);
+    }
+  }
+  ui.error.replaceChildren(...parts);
+  ui.error.hidden = parts.length === 0;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Fitting
+
+function criterionREML(): boolean {
+  return (document.querySelector<HTMLInputElement>('input[name="criterion"]:checked')?.value ?? "REML") === "REML";
+}
+
+/** Shows the options of the chosen family: REML/ML for lmer; link (binomial) and nAGQ for glmer. */
+function updateFamilyControls(): void {
+  const family = ui.family.value as FamilyChoice;
+  ui.criterion.hidden = family !== "gaussian";
+  ui.linkLabel.hidden = family !== "binomial";
+  ui.nagqLabel.hidden = family === "gaussian";
+}
+
+/** The fit the controls describe, or the reason they describe none. */
+function fitRequest(): FitRequest | string {
+  const family = ui.family.value as FamilyChoice;
+  const formula = ui.formula.value;
+  if (family === "gaussian") return { formula, family, REML: criterionREML() };
+  const nAGQ = Number(ui.nagq.value);
+  if (!(ui.nagq.value.trim() !== "" && Number.isInteger(nAGQ) && nAGQ >= 0 && nAGQ <= 25)) {
+    return `nAGQ must be a whole number from 0 to 25 (1: Laplace, 0: PIRLS only, more: adaptive Gauss-Hermite quadrature), got '${ui.nagq.value}'`;
+  }
+  const link = family === "binomial" ? (ui.link.value as FitRequest["link"]) : "log";
+  return { formula, family, REML: false, link, nAGQ };
+}
+
+function startFit(): void {
+  if (running) return;
+  updateFormulaCheck();
+  errors.fit = null;
+  if (!source || errors.data) {
+    errors.fit = { message: errors.data ? "no usable data: see the data error above" : "no data loaded: choose a CSV or TSV file, drop one on the page, or pick an example" };
+    renderErrors();
+    return;
+  }
+  if (ui.formula.value.trim() === "") {
+    errors.fit = { message: "enter a model formula, e.g. Reaction ~ Days + (Days | Subject)" };
+    renderErrors();
+    return;
+  }
+  if (errors.formula.length > 0) {
+    renderErrors();
+    ui.formula.focus();
+    return;
+  }
+  const req = fitRequest();
+  if (typeof req === "string") {
+    errors.fit = { message: req };
+    renderErrors();
+    return;
+  }
+  renderErrors();
+  clearResults();
+  const id = ++fitSeq;
+  running = { id, start: performance.now(), stage: "starting", evaluations: 0, objective: NaN };
+  ui.fit.disabled = true;
+  ui.cancel.hidden = false;
+  setBodyState("fit", "running");
+  renderProgress();
+  post({ type: "fit", fitId: id, ...req });
+}
+
+function cancelFit(): void {
+  if (!running) return;
+  const seconds = (performance.now() - running.start) / 1000;
+  // Terminating is the only way to stop a synchronous fit; the new worker reads the data again.
+  worker.terminate();
+  startWorker();
+  finishRun("cancelled");
+  ui.progress.textContent = `Fit cancelled after ${seconds.toFixed(1)} s.`;
+  if (source) loadSource(source);
+}
+
+function finishRun(state: "done" | "error" | "cancelled" | "idle"): void {
+  running = null;
+  ui.fit.disabled = false;
+  ui.cancel.hidden = true;
+  setBodyState("fit", state);
+}
+
+const STAGES: Record<Stage, string> = {
+  starting: "Starting",
+  building: "Building the model",
+  optimizing: "Optimizing",
+  fitting: "Fitting by maximum likelihood",
+  summarising: "Computing the summary and plots",
+  details: "Computing conditional variances and the JSON",
+};
+
+function renderProgress(): void {
+  if (!running) return;
+  const s = (performance.now() - running.start) / 1000;
+  let text = `${STAGES[running.stage]}… ${s.toFixed(1)} s`;
+  if (running.evaluations > 0) {
+    text += ` · ${running.evaluations} objective evaluations`;
+    if (Number.isFinite(running.objective)) text += ` · objective ${running.objective.toFixed(4)}`;
+  }
+  ui.progress.textContent = text;
+}
+
+setInterval(() => running && renderProgress(), 100);
+
+function clearResults(): void {
+  ui.results.hidden = true;
+  for (const el of [ui.warnings, ui.summary, ui.fixedTable, ui.varcompTable, ui.plots, ui.json]) el.replaceChildren();
+  ui.downloadCSV.disabled = ui.downloadJSON.disabled = ui.downloadSummary.disabled = true;
+  lastResult = null;
+}
+
+/** Runs fn as a User Timing measure: devtools' Performance panel (and the tests) see what drawing costs. */
+function timed<T>(name: string, fn: () => T): T {
+  const start = performance.now();
+  try {
+    return fn();
+  } finally {
+    performance.measure(name, { start });
+  }
+}
+
+/** Lets the browser paint between pieces of work on this thread. */
+const nextFrame = () => new Promise<void>((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+
+async function showFitted(msg: Extract<FromWorker, { type: "fitted" }>): Promise<void> {
+  const id = msg.fitId;
+  lastResult = { tidyCSV: msg.tidyCSV, summary: msg.summary, json: null, name: dataName.replace(/\.(csv|tsv|tab|txt)$/i, "") || "fit" };
+  ui.results.hidden = false;
+  renderWarnings(msg.warnings);
+  ui.summary.textContent = msg.summary;
+  renderTables(msg.tidy, msg.call);
+  ui.downloadCSV.disabled = ui.downloadSummary.disabled = false;
+  setBodyState("fit", "summary");
+  // The convergence checks (gradient and Hessian probes) evaluate the objective beyond the optimizer's steps.
+  const checks = msg.evaluations > msg.feval ? `, ${msg.evaluations} with the convergence checks` : "";
+  // glmer's feval counts the second stage's evaluations (lme4's), after a first stage over θ alone.
+  const done = `Fitted in ${msg.fitSeconds.toFixed(2)} s (${msg.feval} optimizer evaluations of the objective${checks}; ${msg.engine} engine).`;
+  if (running) running.stage = "details";
+  ui.plots.replaceChildren(placeholder("caterpillar", "Caterpillar plots follow with the conditional variances…"));
+  await renderPlots(msg.plots, id);
+  if (running?.id === id) ui.progress.dataset.fitted = done;
+}
+
+async function showDetails(json: string, caterpillars: CaterpillarData[], id: number): Promise<void> {
+  if (fitSeq !== id) return;
+  timed("show JSON", () => (ui.json.textContent = json));
+  if (lastResult) lastResult.json = json;
+  ui.downloadJSON.disabled = false;
+  const width = plotWidth();
+  const holder = ui.plots.querySelector<HTMLElement>('[data-testid="plot-caterpillar"]') ?? ui.plots.appendChild(placeholder("caterpillar", ""));
+  holder.className = "";
+  holder.replaceChildren();
+  for (const c of caterpillars) {
+    const layout = caterpillarLayout(c, width);
+    const levels = c.nlevels.toLocaleString("en-US");
+    const note = c.labelled
+      ? `${levels} levels sorted by the first panel's modes, as lme4's dotplot(ranef(fit, condVar = TRUE)).`
+      : `${levels} levels, each panel sorted by its own modes (as lme4's qqmath(ranef(fit, condVar = TRUE))).`;
+    const fig = figure(`caterpillar-${c.group}`, `Conditional modes of ${c.group} (±1.96 conditional sd)`, note, `Random effects of ${c.group}`, "row");
+    holder.append(fig.element);
+    for (let k = 0; k < c.panels.length; k++) {
+      await nextFrame();
+      if (fitSeq !== id) return;
+      fig.add(timed(`draw caterpillar ${c.group} ${c.panels[k].term}`, () => caterpillarPanel(c, layout, k)));
+    }
+  }
+  const fitted = ui.progress.dataset.fitted;
+  if (running?.id !== id) return;
+  finishRun("done");
+  ui.progress.textContent = fitted ?? "Fitted.";
+}
+
+function placeholder(testid: string, text: string): HTMLElement {
+  const d = document.createElement("div");
+  d.dataset.testid = `plot-${testid}`;
+  d.className = "hint";
+  d.textContent = text;
+  return d;
+}
+
+function plotWidth(): number {
+  return Math.max(480, Math.min(1000, ui.results.clientWidth - 40));
+}
+
+/** The diagnostic plots, one SVG per frame so that drawing a large fit's plots never stalls the page. */
+async function renderPlots(p: PlotData, id: number): Promise<void> {
+  const width = plotWidth();
+  const half = width >= 900 ? Math.floor(width / 2) - 10 : width;
+  const draw = async (name: string, make: () => SVGSVGElement, fig: Figure): Promise<boolean> => {
+    await nextFrame();
+    if (fitSeq !== id) return false;
+    fig.add(timed(`draw ${name}`, make));
+    return true;
+  };
+
+  const t = p.trajectories;
+  if (!t.available) {
+    ui.plots.append(figureNote("trajectories", "Trajectories", `Not drawn: ${t.reason}.`));
+  } else {
+    const shown = t.shown.length < t.totalGroups ? `the first ${t.shown.length} of ${t.totalGroups} levels` : `all ${t.totalGroups} levels`;
+    const note =
+      `${t.y} against ${t.x} for ${shown} of ${t.group}${t.thinned ? " (rows thinned evenly)" : ""}. ` +
+      `Points: data; solid blue: fit with ${t.group}'s own random effects; dashed grey: population-level fit (fixed effects only). ` +
+      `Lines join the rows that differ only in ${t.x}.`;
+    const fig = figure("trajectories", `Trajectories per ${t.group}`, note, `${t.y} vs ${t.x} per ${t.group}`, "column");
+    ui.plots.append(fig.element);
+    const layout = trajectoryLayout(t, width);
+    for (let row = 0; row < layout.nrow; row++) if (!(await draw(`trajectories row ${row}`, () => trajectoryRow(t, layout, row), fig))) return;
+  }
+
+  const pair = document.createElement("div");
+  pair.className = "pair";
+  ui.plots.append(pair);
+  const binned = p.residuals.kind === "bins";
+  const residualNote = binned
+    ? `All ${p.n.toLocaleString("en-US")} rows, binned: darker cells hold more rows (log scale).`
+    : `${p.n.toLocaleString("en-US")} rows${p.residualLabel.startsWith("Pearson") ? ", Pearson residuals (as lme4's plot(fit))" : ""}. A trend or a funnel shape suggests a misspecified mean or variance.`;
+  const res = figure("residuals", "Residuals vs fitted", residualNote, "Residuals vs fitted", "row");
+  pair.append(res.element);
+  if (!(await draw("residuals", () => residualPlot(p.residuals, half, p.residualLabel), res))) return;
+  const q = p.qq;
+  if (!q.available) {
+    pair.append(figureNote("qq", "Normal QQ plot", `Not drawn: ${q.reason}.`));
+  } else {
+    const qqShown = q.sample.length < q.n ? `${q.sample.length} evenly spaced of ${q.n.toLocaleString("en-US")} order statistics` : `${q.n} residuals`;
+    const qq = figure("qq", "Normal QQ plot of the scaled residuals", `${qqShown}; dashed: y = x.`, "Normal QQ plot of scaled residuals", "row");
+    pair.append(qq.element);
+    if (!(await draw("qq", () => qqPlot(q, half), qq))) return;
+  }
+  // The caterpillar plots (drawn when the conditional variances arrive) go last.
+  const cat = ui.plots.querySelector('[data-testid="plot-caterpillar"]');
+  if (cat) ui.plots.append(cat);
+}
+
+function figureNote(testid: string, title: string, note: string): HTMLElement {
+  const f = document.createElement("figure");
+  f.className = "plot";
+  f.dataset.testid = `plot-${testid}`;
+  const cap = document.createElement("figcaption");
+  cap.textContent = title;
+  const p = document.createElement("p");
+  p.className = "note";
+  p.textContent = note;
+  f.append(cap, p);
+  return f;
+}
+
+/** A plot's figure, filled with its SVG parts one at a time, with SVG and PNG export of all of them. */
+interface Figure {
+  element: HTMLElement;
+  add(svg: SVGSVGElement): void;
+}
+
+function figure(testid: string, title: string, note: string, exportTitle: string, direction: "row" | "column"): Figure {
+  const f = figureNote(testid, title, note);
+  const box = document.createElement("div");
+  box.className = `parts ${direction}`;
+  const parts: SVGSVGElement[] = [];
+  const exports = document.createElement("div");
+  exports.className = "exports";
+  const file = `${lastResult?.name ?? "fit"}-${testid.replace(/[^\w.-]+/g, "_")}`;
+  const svgButton = button("SVG", `export-svg-${testid}`, () => {
+    download(new Blob([svgDocument(parts, exportTitle, direction).text], { type: "image/svg+xml" }), `${file}.svg`);
+  });
+  const pngButton = button("PNG", `export-png-${testid}`, async () => {
+    try {
+      download(await pngOf(svgDocument(parts, exportTitle, direction)), `${file}.png`);
+    } catch (e) {
+      errors.fit = { message: `PNG export failed: ${e instanceof Error ? e.message : String(e)}` };
+      renderErrors();
+    }
+  });
+  exports.append(svgButton, pngButton);
+  f.append(box, exports);
+  return {
+    element: f,
+    add(svg) {
+      parts.push(svg);
+      box.append(svg);
+    },
+  };
+}
+
+function button(label: string, testid: string, onClick: () => void): HTMLButtonElement {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "small";
+  b.textContent = label;
+  b.dataset.testid = testid;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function download(blob: Blob, name: string): void {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+}
+
+function renderWarnings(warnings: string[]): void {
+  if (warnings.length === 0) {
+    const p = document.createElement("p");
+    p.className = "ok";
+    p.textContent = "No warnings: the optimizer converged, the fit is not singular and no rows were dropped.";
+    ui.warnings.replaceChildren(p);
+    return;
+  }
+  const h = document.createElement("strong");
+  h.textContent = warnings.length === 1 ? "Warning" : `${warnings.length} warnings`;
+  const ul = document.createElement("ul");
+  for (const w of warnings) {
+    const li = document.createElement("li");
+    li.textContent = explainWarning(w);
+    ul.append(li);
+  }
+  ui.warnings.replaceChildren(h, ul);
+}
+
+/** lme4's terse messages with a plain-language note on what they mean for the results. */
+function explainWarning(warning: string): string {
+  // One line, ending in one full stop before the note ("Rescale variables?" keeps its question mark).
+  const w = warning.replace(/\s*\n\s*/g, " ");
+  const end = /[.?!]$/.test(w) ? w : `${w}.`;
+  if (w.startsWith("boundary (singular) fit")) {
+    return `${end} Some variance is estimated as zero (or a correlation as ±1): the random-effects structure is more than these data support; consider simplifying it.`;
+  }
+  if (w.startsWith("Model failed to converge") || w.startsWith("convergence code") || w.startsWith("Model is nearly unidentifiable")) {
+    return `${end} The estimates may not be at the optimum: check the model and the scaling of covariates.`;
+  }
+  if (/rows? with missing values dropped/.test(w)) return `${w}: the fit uses only the complete rows of the variables in the formula.`;
+  return w;
+}
+
+// Tables ---------------------------------------------------------------------------------------------
+
+function fmt(v: number | null | undefined): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return "NA";
+  if (!Number.isFinite(v)) return v > 0 ? "Inf" : "-Inf";
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e6 || a < 1e-4)) return v.toExponential(3);
+  return Number(v.toPrecision(5)).toString();
+}
+
+function fmtP(p: number | null | undefined): string {
+  if (p === null || p === undefined || Number.isNaN(p)) return "NA";
+  // As the printed summary (R's format.pval with its digits).
+  if (p < 2.2e-16) return "< 2e-16";
+  return p < 1e-4 ? p.toExponential(2) : Number(p.toPrecision(3)).toString();
+}
+
+function table(el: HTMLTableElement, head: string[], rows: string[][], textColumns = 1): void {
+  const thead = document.createElement("thead");
+  const tr = document.createElement("tr");
+  for (const h of head) {
+    const th = document.createElement("th");
+    th.textContent = h;
+    tr.append(th);
+  }
+  thead.append(tr);
+  const tbody = document.createElement("tbody");
+  for (const r of rows) {
+    const row = document.createElement("tr");
+    r.forEach((cell, i) => {
+      const td = document.createElement("td");
+      td.textContent = cell;
+      if (i < textColumns) td.className = "text";
+      row.append(td);
+    });
+    tbody.append(row);
+  }
+  el.replaceChildren(thead, tbody);
+}
+
+function renderTables(rows: TidyRow[], call: "lmer" | "glmer"): void {
+  const fixed = rows.filter((r) => r.effect === "fixed");
+  if (call === "lmer") {
+    ui.fixedHint.textContent = "t tests with Satterthwaite's degrees of freedom (lmerTest); 95% Wald intervals.";
+    table(
+      ui.fixedTable,
+      ["term", "estimate", "std. error", "df", "t value", "Pr(>|t|)", "2.5 %", "97.5 %"],
+      fixed.map((r) => [r.term, fmt(r.estimate), fmt(r["std.error"]), fmt(r.df), fmt(r.statistic), fmtP(r["p.value"]), fmt(r["conf.low"]), fmt(r["conf.high"])]),
+    );
+  } else {
+    ui.fixedHint.textContent = "Wald z tests and 95% Wald intervals (glmer's summary), on the scale of the linear predictor.";
+    table(
+      ui.fixedTable,
+      ["term", "estimate", "std. error", "z value", "Pr(>|z|)", "2.5 %", "97.5 %"],
+      fixed.map((r) => [r.term, fmt(r.estimate), fmt(r["std.error"]), fmt(r.statistic), fmtP(r["p.value"]), fmt(r["conf.low"]), fmt(r["conf.high"])]),
+    );
+  }
+  const vc = rows.filter((r) => r.effect === "ran_pars");
+  table(
+    ui.varcompTable,
+    ["group", "parameter", "estimate"],
+    vc.map((r) => [r.group ?? "", describeParameter(r.term), fmt(r.estimate)]),
+    2,
+  );
+}
+
+/** broom.mixed's "sd__(Intercept)" / "cor__(Intercept).Days" / "sd__Observation" in words. */
+function describeParameter(term: string): string {
+  if (term === "sd__Observation") return "residual sd";
+  if (term.startsWith("sd__")) return `sd of ${term.slice(4)}`;
+  if (term.startsWith("cor__")) return `correlation ${term.slice(5)}`;
+  return term;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Wiring
+
+function setupExamples(): void {
+  for (const ex of EXAMPLES) {
+    const o = document.createElement("option");
+    o.value = ex.id;
+    o.textContent = ex.title;
+    ui.exampleSelect.append(o);
+  }
+  ui.exampleSelect.addEventListener("change", () => {
+    const ex = EXAMPLES.find((e) => e.id === ui.exampleSelect.value);
+    if (!ex) return;
+    ui.fileInput.value = "";
+    ui.levelsInput.value = "";
+    ui.exampleDescription.textContent = ex.description;
+    ui.formula.value = ex.formula;
+    ui.family.value = ex.family;
+    ui.link.value = "logit";
+    ui.nagq.value = "1";
+    document.querySelector<HTMLInputElement>(`input[name="criterion"][value="${ex.REML ? "REML" : "ML"}"]`)!.checked = true;
+    updateFamilyControls();
+    loadSource({
+      kind: "example",
+      id: ex.id,
+      name: ex.id,
+      csvUrl: new URL(ex.csv, location.href).href,
+      levelsUrl: new URL(ex.levels, location.href).href,
+    });
+  });
+}
+
+function setupDataInputs(): void {
+  ui.fileInput.addEventListener("change", () => useFiles(ui.fileInput.files?.[0], ui.levelsInput.files?.[0]));
+  ui.levelsInput.addEventListener("change", () => {
+    // New levels apply to the file already chosen (read again with them).
+    if (source?.kind === "file") useFiles(source.file, ui.levelsInput.files?.[0]);
+  });
+  let depth = 0;
+  document.addEventListener("dragenter", (e) => {
+    if (!e.dataTransfer?.types.includes("Files")) return;
+    depth++;
+    document.body.classList.add("dragging");
+  });
+  document.addEventListener("dragleave", () => {
+    depth = Math.max(0, depth - 1);
+    if (depth === 0) document.body.classList.remove("dragging");
+  });
+  document.addEventListener("dragover", (e) => e.preventDefault());
+  document.addEventListener("drop", (e) => {
+    e.preventDefault();
+    depth = 0;
+    document.body.classList.remove("dragging");
+    const files = Array.from(e.dataTransfer?.files ?? []);
+    if (files.length === 0) return;
+    const isJSON = (f: File) => /\.json$/i.test(f.name);
+    const data = files.find((f) => !isJSON(f));
+    const levels = files.find(isJSON);
+    if (data) useFiles(data, levels);
+    else if (levels && source?.kind === "file") useFiles(source.file, levels);
+    else rejectSource(`'${levels?.name}' is a levels JSON file: drop it together with (or after) its CSV or TSV file`);
+  });
+  ui.dropHint.textContent += ` Files up to ${formatBytes(MAX_FILE_BYTES)}.`;
+}
+
+function setupFormula(): void {
+  ui.formula.addEventListener("input", () => {
+    errors.fit = null;
+    updateFormulaCheck();
+    updateSuggestions();
+  });
+  ui.formula.addEventListener("click", updateSuggestions);
+  ui.formula.addEventListener("focus", updateSuggestions);
+  ui.formula.addEventListener("blur", () => {
+    suggestion = null;
+    ui.suggestions.hidden = true;
+  });
+  ui.formula.addEventListener("keydown", (e) => {
+    if (suggestion && !ui.suggestions.hidden) {
+      const n = suggestion.items.length;
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        suggestion.active = (suggestion.active + (e.key === "ArrowDown" ? 1 : n - 1)) % n;
+        renderSuggestions();
+        return;
+      }
+      if (e.key === "Tab" || (e.key === "Enter" && !e.isComposing)) {
+        e.preventDefault();
+        acceptSuggestion(suggestion.active);
+        return;
+      }
+      if (e.key === "Escape") {
+        suggestion = null;
+        ui.suggestions.hidden = true;
+        return;
+      }
+    }
+    if (e.key === "Enter") {
+      e.preventDefault();
+      startFit();
+    }
+  });
+  ui.formula.addEventListener("keyup", (e) => {
+    if (e.key === "ArrowLeft" || e.key === "ArrowRight" || e.key === "Home" || e.key === "End") updateSuggestions();
+  });
+}
+
+function setupResults(): void {
+  ui.fit.addEventListener("click", startFit);
+  ui.family.addEventListener("change", () => {
+    updateFamilyControls();
+    errors.fit = null;
+    renderErrors();
+  });
+  ui.cancel.addEventListener("click", cancelFit);
+  ui.downloadCSV.addEventListener("click", () => lastResult && download(new Blob([lastResult.tidyCSV], { type: "text/csv" }), `${lastResult.name}-tidy.csv`));
+  ui.downloadJSON.addEventListener("click", () => lastResult?.json && download(new Blob([lastResult.json], { type: "application/json" }), `${lastResult.name}-fit.json`));
+  ui.downloadSummary.addEventListener("click", () => lastResult && download(new Blob([lastResult.summary], { type: "text/plain" }), `${lastResult.name}-summary.txt`));
+}
+
+function main(): void {
+  setupExamples();
+  setupDataInputs();
+  setupFormula();
+  setupResults();
+  updateFamilyControls();
+  startWorker();
+  ui.footer.textContent =
+    `Cross-origin isolated: ${globalThis.crossOriginIsolated ? "yes" : "no"} · fits run in a Web Worker with the WebAssembly engine · ` +
+    `the JSON is the object lmm fit --json prints.`;
+  document.getElementById("boot")?.remove();
+  ui.main.hidden = false;
+  setBodyState("data", "none");
+  setBodyState("fit", "idle");
+  // Safari has no requestIdleCallback; a timeout does the same job there.
+  const idle = window.requestIdleCallback ?? ((f: () => void) => setTimeout(f, 500));
+  idle(() => timed("warm up plots", warmUp));
+}
+
+main();
