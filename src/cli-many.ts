@@ -2,17 +2,19 @@
 // own metadata (.h5ad obs) or a metadata CSV keyed by observation id:
 //   lmm many --matrix <file|dir> [--meta <csv>] --formula "~ condition + (1|donor)" --out results.csv
 //            [--levels levels.json] [--threads N] [--normalize] [--pseudobulk] ...
+//            [--family binomial|poisson|nb [--link L] [--nagq N] [--offset-library-size]]
 import { Command, InvalidArgumentError } from "commander";
 import cliProgress from "cli-progress";
 import { statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { LevelsOption, Table } from "./data.js";
-import { fitMany, type FitManyOptions } from "./fitmany.js";
+import { fitMany, type FitManyOptions, type ManyFamily } from "./fitmany.js";
+import type { LinkName } from "./family.js";
 import { read10x, readDenseMatrix, readH5ad, logNormalize, filterResponses, alignMetadata } from "./io/index.js";
 import type { ManyResults } from "./manyresults.js";
 import { readCSV, readLevels } from "./node.js";
 import { pseudobulk, fitFixedMany } from "./pseudobulk.js";
-import type { ResponseMatrix } from "./responses.js";
+import { responseVector, type ResponseMatrix } from "./responses.js";
 import { toCSV } from "./tidy.js";
 import { toColumns } from "./data.js";
 import { parseFormula } from "./formula.js";
@@ -109,10 +111,63 @@ function summaryText(res: ManyResults, label: string): string {
   return lines.join("\n");
 }
 
+/** The design column --offset-library-size adds (and the formula's offset names). */
+const LIBRARY_SIZE_COLUMN = "log_library_size";
+
+/**
+ * log of each observation's library size (its counts summed over every response of the matrix as
+ * read, before any response is picked), as a column of the design, which is in the matrix's
+ * observation order. The design itself is not modified.
+ */
+function withLogLibrarySize(design: Table, Y: ResponseMatrix): Table {
+  if (design.columns.has(LIBRARY_SIZE_COLUMN)) {
+    throw new Error(`--offset-library-size adds the design column '${LIBRARY_SIZE_COLUMN}', but the metadata already has one: rename it or write the offset in the formula`);
+  }
+  const lib = new Float64Array(Y.nObs);
+  const y = new Float64Array(Y.nObs);
+  for (let r = 0; r < Y.nResponses; r++) {
+    responseVector(Y, r, y);
+    for (let i = 0; i < Y.nObs; i++) lib[i] += y[i];
+  }
+  const empty: string[] = [];
+  lib.forEach((v, i) => {
+    if (!(v > 0)) empty.push(Y.obsIds ? `'${Y.obsIds[i]}'` : `#${i + 1}`);
+  });
+  if (empty.length > 0) {
+    throw new Error(`--offset-library-size: ${empty.length} observation(s) have library size 0 (no counts in any response): ${empty.slice(0, 5).join(", ")}${empty.length > 5 ? ", ..." : ""}; remove them first`);
+  }
+  const columns = new Map(design.columns);
+  columns.set(LIBRARY_SIZE_COLUMN, { type: "numeric", values: lib.map(Math.log) });
+  return { names: [...design.names, LIBRARY_SIZE_COLUMN], nrow: design.nrow, columns };
+}
+
+/** fitMany's family options from the flags, checked against each other. */
+function familyOptions(o: Record<string, unknown>): Pick<FitManyOptions, "family" | "link" | "nAGQ" | "weights"> {
+  const family = String(o.family ?? "gaussian").toLowerCase();
+  const families = ["gaussian", "binomial", "poisson", "nb"];
+  if (!families.includes(family)) throw new Error(`unknown family '${o.family}': use ${families.join(", ")}`);
+  if (family === "gaussian") {
+    for (const flag of ["link", "nagq", "weights", "offsetLibrarySize"] as const) {
+      if (o[flag] !== undefined) throw new Error(`--${flag === "offsetLibrarySize" ? "offset-library-size" : flag} is for generalized models: give --family binomial, poisson or nb`);
+    }
+    return {};
+  }
+  if (o.ml) throw new Error("--ml is for linear models: generalized models are always fitted by maximum likelihood (Laplace or quadrature)");
+  if (o.normalize) {
+    throw new Error(`--normalize log-transforms the counts, but the ${family} family models the counts themselves: drop --normalize (--offset-library-size accounts for library size)`);
+  }
+  if (o.offsetLibrarySize && family === "binomial") throw new Error("--offset-library-size is for count families (poisson, nb): a binomial response is not a count of reads");
+  const nAGQ = o.nagq === undefined ? undefined : Number(o.nagq);
+  if (nAGQ !== undefined && !(Number.isInteger(nAGQ) && nAGQ >= 0 && nAGQ <= 25)) throw new Error(`--nagq must be an integer from 0 to 25, got '${o.nagq}'`);
+  return { family: family as ManyFamily, link: o.link as LinkName | undefined, nAGQ, weights: o.weights as string | undefined };
+}
+
+const FAMILY_LABEL: Record<string, string> = { binomial: "binomial GLMM", poisson: "Poisson GLMM", nb: "negative binomial GLMM" };
+
 export function registerMany(cli: Command): void {
   cli
     .command("many")
-    .description("fit one mixed model to every response (gene) of a matrix: per-response estimates, Satterthwaite tests, FDR")
+    .description("fit one mixed model to every response (gene) of a matrix: per-response estimates, Satterthwaite (or, with --family, Wald z) tests, FDR")
     .requiredOption("--matrix <file|dir>", "dense CSV/TSV (responses × observations), a 10x directory (matrix.mtx[.gz], features.tsv, barcodes.tsv) or an .h5ad file")
     .option("--meta <csv>", "observation metadata (the design); its first column (or --id-column) holds the observation ids")
     .requiredOption("-f, --formula <formula>", 'right-hand side for every response, e.g. "~ condition + (1|donor)"')
@@ -131,12 +186,20 @@ export function registerMany(cli: Command): void {
     .option("--warm-start", "start each response at the previous response's θ̂ (within a chunk)")
     .option("--pseudobulk", "also sum the counts per level of the first grouping factor and fit the fixed-effects model to the sums (written to <out>.pseudobulk.<ext>)")
     .option("--engine <name>", "auto, wasm-simd, wasm-scalar or ts", "auto")
+    .option("--family <family>", "gaussian (default: lmer on the values), binomial (0/1 values), poisson or nb (counts, glmer / glmer.nb): Wald z tests, df Inf")
+    .option("--link <link>", "binomial: logit (default), probit or cloglog; poisson and nb: log")
+    .option("--nagq <n>", "glmer's nAGQ: 1 = Laplace (default), 0, or up to 25 adaptive Gauss-Hermite points (one scalar random term)")
+    .option("--weights <column>", "generalized models: prior weights column of the metadata (binomial proportions: the trials)")
+    .option("--offset-library-size", `count families: add offset(${LIBRARY_SIZE_COLUMN}), the log of each observation's total count over all responses`)
     .action(async (o) => {
       const t0 = performance.now();
       const levels = o.levels ? readLevels(o.levels) : undefined;
       if (!["auto", "wasm-simd", "wasm-scalar", "ts"].includes(o.engine)) throw new Error(`unknown engine '${o.engine}': use auto, wasm-simd, wasm-scalar or ts`);
       const formula = parseFormula(o.formula); // syntax errors before any reading
-      const { Y: raw, design, notes } = await readInput(o, levels);
+      const fam = familyOptions(o); // flag conflicts before any reading too
+      const { Y: raw, design: metadata, notes } = await readInput(o, levels);
+      const design = o.offsetLibrarySize ? withLogLibrarySize(metadata, raw) : metadata;
+      const modelFormula = o.offsetLibrarySize ? `${o.formula} + offset(${LIBRARY_SIZE_COLUMN})` : (o.formula as string);
       // Library sizes are every response's counts per observation: normalise before picking responses.
       const select = (M: ResponseMatrix) => {
         let out = M;
@@ -153,7 +216,7 @@ export function registerMany(cli: Command): void {
       bar?.start(Y.nResponses, 0);
       const options: FitManyOptions = {
         levels,
-        REML: !o.ml,
+        ...(fam.family ? fam : { REML: !o.ml }),
         threads: o.threads,
         chunkSize: o.chunkSize,
         warmStart: !!o.warmStart,
@@ -162,14 +225,14 @@ export function registerMany(cli: Command): void {
       };
       let res: ManyResults;
       try {
-        res = await fitMany(o.formula, design, Yd, options);
+        res = await fitMany(modelFormula, design, Yd, options);
       } finally {
         bar?.stop();
       }
       await writeTable(o.out, res.rows() as unknown as Record<string, unknown>[], { info: res.info });
       const responsesOut = o.responsesOut ?? sibling(o.out, "responses");
       await writeTable(responsesOut, res.responseRows());
-      process.stdout.write(summaryText(res, "mixed model") + `\nresults: ${o.out}\nper response: ${responsesOut}\n`);
+      process.stdout.write(summaryText(res, fam.family ? FAMILY_LABEL[fam.family] : "mixed model") + `\nresults: ${o.out}\nper response: ${responsesOut}\n`);
       if (o.pseudobulk) {
         const term = formula.random[0];
         if (!term) throw new Error("--pseudobulk sums per level of the formula's first grouping factor, and the formula has none");

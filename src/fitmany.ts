@@ -1,7 +1,12 @@
 // Many responses, one design: the same mixed model fitted to every row of a response matrix (genes of
 // a single-cell study, time points × channels of an EEG study). What does not depend on y (the model
 // frame, Z, X, the blocked layout and A's design part) is built once; per response only A's y column
-// (Z'y, X'y, y'y) is written and θ optimised (LinearMixedModel.fitResponse). Responses are fitted in
+// (Z'y, X'y, y'y) is written and θ optimised (LinearMixedModel.fitResponse). With a GLMM family
+// (binomial, Poisson, negative binomial) the frame, Z, X, weights, offset and the blocked layout are
+// shared the same way, and per response glmer's PIRLS and two optimisation stages run as a single
+// glmer() / glmerNB() fit of it would (GeneralizedLinearMixedModel.fitResponse, fitNBResponse): PIRLS
+// re-accumulates A with the working weights every iteration, so for GLMMs the per-response work
+// dominates and sharing the design saves only its construction. Responses are fitted in
 // chunks of fixed size, in this thread or in workers; a response's result depends only on its own
 // values (and, with warmStart, on the responses before it in its chunk), so it is the same for any
 // number of threads.
@@ -11,9 +16,11 @@ import { columnIds, matchObservations, subsetTable } from "./io/match.js";
 import { SINGULAR_MESSAGE } from "./convergence.js";
 import { engineBytes, instantiateKernels, loadKernels, type EngineChoice } from "./engine.js";
 import { deparse, parseFormula } from "./formula.js";
-import type { ParsedFormula } from "./formula-types.js";
 import type { Kernels } from "./kernels.js";
+import type { LinkName } from "./family.js";
+import { GeneralizedLinearMixedModel, type GlmerOptions } from "./generalizedlinearmixedmodel.js";
 import { LinearMixedModel, type LmerOptions } from "./linearmixedmodel.js";
+import { fitNBResponse } from "./negativebinomial.js";
 import { ManyResults, type ResponseFit } from "./manyresults.js";
 import { checkResponseMatrix, responseVector, type ResponseMatrix } from "./responses.js";
 import { satterthwaite } from "./satterthwaite.js";
@@ -45,6 +52,25 @@ export interface FitManyOptions extends Omit<LmerOptions, "start" | "progress" |
    * worker the other). false leaves it free (a page's UI thread) and uses `threads` workers.
    */
   mainThread?: boolean;
+  /**
+   * The model of every response: "gaussian" (default) lmer's linear mixed model; "binomial" or
+   * "poisson" glmer's GLMM; "nb" glmerNB's negative binomial GLMM (its θ estimated per response). For
+   * a GLMM the tests are Wald z tests: `statistic` is z, `p_value` 2Φ(−|z|), and `df` is Infinity (the
+   * normal is t with infinite df; NaN marks a term without a result, as for lmer); no variance
+   * fractions; `sigma` is 1 (lme4's sigma() of these families). REML and ddf are refused with a family;
+   * `optimizer`, `optCtrl` and `maxfun` are glmer's (its second stage's optimizer).
+   */
+  family?: ManyFamily;
+  /** GLMMs: the link (binomial "logit" default, "probit", "cloglog"; Poisson and NB "log"). */
+  link?: LinkName;
+  /** GLMMs: glmer's nAGQ (1 Laplace, default; 0; up to 25 for one scalar random term). */
+  nAGQ?: number;
+  /** GLMMs: a design column of prior weights (binomial proportions: the number of trials). */
+  weights?: string;
+  /** GLMMs: accept non-integer counts (glmer's continuous extension of the likelihood). */
+  allowNonInteger?: boolean;
+  /** Binomial GLMMs: a complete separation is the response's error (default) or a warning on its fit. */
+  separation?: "error" | "warning";
   /** Called as chunks complete: responses done, total, seconds elapsed, estimated seconds left. */
   onProgress?: (p: { done: number; total: number; elapsedS: number; etaS: number }) => void;
 }
@@ -94,83 +120,39 @@ export function alignDesign(design: Table, Y: ResponseMatrix, idColumn?: string)
 }
 
 /**
- * Fits one response after another on a shared design. Complete responses reuse the design model;
- * a response with missing values is fitted on its own rows (a single fit on that subset), the design
- * of each missing-value pattern built once and kept for the next responses with the same pattern.
+ * One design and a family's fit of a response on it: the response's values on the design's rows in,
+ * the response's ResponseFit out (its numbers for `terms`, the fitter's terms, by name).
  */
-export class ResponseFitter {
+interface DesignFit {
+  /** Observations (design rows) the design uses, after dropping rows with missing covariates. */
+  readonly rows: Int32Array;
   readonly terms: string[];
   readonly thetaNames: string[];
-  private readonly base: LinearMixedModel;
-  private readonly formula: ParsedFormula;
-  private readonly options: LmerOptions;
-  private readonly ddf: "Satterthwaite" | "none";
-  private readonly subsets = new Map<string, LinearMixedModel>();
-  private readonly y: Float64Array;
+  fit(y: Float64Array, start: number[] | undefined, terms: string[]): ResponseFit;
+}
 
+/** The linear mixed model (lmer): REML or ML, Satterthwaite t tests, variance fractions. */
+class LmmDesign implements DesignFit {
   constructor(
-    private readonly kernels: Kernels,
-    private readonly spec: ManySpec,
-  ) {
-    this.formula = parseFormula(withPlaceholderResponse(spec.formula));
-    const { chunkSize: _c, warmStart: _w, ddf, idColumn: _i, ...lmerOptions } = spec.options;
-    this.options = lmerOptions;
-    this.ddf = ddf ?? "Satterthwaite";
-    const design = withResponseColumn(spec.design, new Float64Array(spec.design.nrow));
-    this.base = LinearMixedModel.design(kernels, this.formula, design, this.options);
-    this.terms = this.base.frame.xNames.slice();
-    this.thetaNames = this.base.thetaNames();
-    this.y = new Float64Array(this.base.n);
-  }
+    private readonly model: LinearMixedModel,
+    private readonly ddf: "Satterthwaite" | "none",
+  ) {}
 
-  /** Observations (design rows) the model uses, after dropping rows with missing covariates. */
   get rows(): Int32Array {
-    return this.base.frame.rows;
+    return this.model.frame.rows;
   }
 
-  /** Fits one response given over all observations (NaN = missing); errors become the result's error. */
-  fit(yAll: Float64Array, start?: number[]): ResponseFit {
-    try {
-      const model = this.model(yAll, start);
-      return this.extract(model);
-    } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      return this.failed(msg.replaceAll(`'${RESPONSE}' `, ""));
-    }
+  get terms(): string[] {
+    return this.model.frame.xNames.slice();
   }
 
-  private model(yAll: Float64Array, start?: number[]): LinearMixedModel {
-    const rows = this.base.frame.rows;
-    const missing: number[] = [];
-    for (let i = 0; i < rows.length; i++) {
-      const v = yAll[rows[i]];
-      if (Number.isFinite(v)) this.y[i] = v;
-      else missing.push(i);
-    }
-    if (missing.length === 0) return this.base.fitResponse(this.y, { start });
-    const design = this.subsetDesign(missing);
-    // The subset table holds the kept rows in order; its frame's rows index into them.
-    const miss = new Set(missing);
-    const kept = Array.from(rows).filter((_, i) => !miss.has(i));
-    const y = Float64Array.from(design.frame.rows, (k) => yAll[kept[k]]);
-    return design.fitResponse(y, { start });
+  get thetaNames(): string[] {
+    return this.model.thetaNames();
   }
 
-  private subsetDesign(missing: number[]): LinearMixedModel {
-    const key = missing.join(",");
-    const hit = this.subsets.get(key);
-    if (hit) return hit;
-    if (this.subsets.size >= 16) this.subsets.delete(this.subsets.keys().next().value as string);
-    const miss = new Set(missing);
-    const kept = Array.from(this.base.frame.rows).filter((_, i) => !miss.has(i));
-    const table = withResponseColumn(subsetTable(this.spec.design, kept), new Float64Array(kept.length));
-    const m = LinearMixedModel.design(this.kernels, this.formula, table, this.options);
-    this.subsets.set(key, m);
-    return m;
-  }
-
-  private extract(m: LinearMixedModel): ResponseFit {
-    const J = this.terms.length;
+  fit(y: Float64Array, start: number[] | undefined, terms: string[]): ResponseFit {
+    const m = this.model.fitResponse(y, { start });
+    const J = terms.length;
     const nan = () => new Array<number>(J).fill(NaN);
     const out: ResponseFit = {
       estimate: nan(),
@@ -191,7 +173,7 @@ export class ResponseFitter {
     };
     const beta = m.fixef(), se = m.se();
     const satt = this.ddf === "Satterthwaite" ? satterthwaite(m) : null;
-    this.terms.forEach((name, j) => {
+    terms.forEach((name, j) => {
       if (!(name in beta)) return;
       out.estimate[j] = beta[name];
       out.stdError[j] = se[name];
@@ -203,6 +185,183 @@ export class ResponseFitter {
     });
     return out;
   }
+}
+
+/**
+ * A generalized linear mixed model (glmer, or glmerNB with family "nb"): Wald z tests, so the df
+ * column is Infinity (the normal is the t distribution with infinite df); no variance fractions
+ * (they have no agreed definition on the link scale); σ = 1 as lme4 reports it.
+ */
+class GlmmDesign implements DesignFit {
+  constructor(
+    private readonly model: GeneralizedLinearMixedModel,
+    private readonly nb: boolean,
+  ) {}
+
+  get rows(): Int32Array {
+    return this.model.frame.rows;
+  }
+
+  get terms(): string[] {
+    return this.model.frame.xNames.slice();
+  }
+
+  get thetaNames(): string[] {
+    return this.model.thetaNames();
+  }
+
+  fit(y: Float64Array, start: number[] | undefined, terms: string[]): ResponseFit {
+    const theta = start ? { theta: start } : undefined;
+    const m = this.nb ? fitNBResponse(this.model, y, { start: theta }) : this.model.fitResponse(y, { start: theta });
+    const J = terms.length;
+    const nan = () => new Array<number>(J).fill(NaN);
+    const out: ResponseFit = {
+      estimate: nan(),
+      stdError: nan(),
+      df: nan(),
+      statistic: nan(),
+      pValue: nan(),
+      theta: m.theta,
+      sigma: m.sigma,
+      objective: m.objectiveAtOptimum,
+      nobs: m.n,
+      singular: m.isSingular(),
+      converged: m.convergenceWarnings.every((w) => w === SINGULAR_MESSAGE),
+      evaluations: m.feval,
+      fractions: {},
+      messages: m.warnings,
+      error: null,
+      ...(this.nb ? { nbTheta: m.glmerNBTheta } : {}),
+    };
+    const beta = m.fixef(), se = m.se(), z = m.zValues(), p = m.pValues();
+    terms.forEach((name, j) => {
+      if (!(name in beta)) return;
+      out.estimate[j] = beta[name];
+      out.stdError[j] = se[name];
+      out.df[j] = Infinity;
+      out.statistic[j] = z[name];
+      out.pValue[j] = p[name];
+    });
+    return out;
+  }
+}
+
+/** fitMany's family option: "gaussian" (lmer, the default) or a glmer family ("nb": glmerNB). */
+export type ManyFamily = "gaussian" | "binomial" | "poisson" | "nb";
+
+const FAMILIES: ManyFamily[] = ["gaussian", "binomial", "poisson", "nb"];
+const LINKS: Record<Exclude<ManyFamily, "gaussian">, LinkName[]> = { binomial: ["logit", "probit", "cloglog"], poisson: ["log"], nb: ["log"] };
+
+/** glmer's options from fitMany's, the ones that only make sense for linear models refused by name. */
+function glmerOptionsOf(options: ManySpec["options"]): { glmer: GlmerOptions; nb: boolean } {
+  const { chunkSize: _c, warmStart: _w, idColumn: _i, family, link, nAGQ, weights, allowNonInteger, separation, REML, ddf, ...rest } = options;
+  const fam = family as Exclude<ManyFamily, "gaussian">;
+  if (REML) throw new Error(`REML is for linear mixed models: the ${fam} family is fitted by maximum likelihood (Laplace or adaptive Gauss-Hermite)`);
+  if (ddf !== undefined) throw new Error(`ddf is for linear mixed models: the ${fam} family's tests are Wald z tests (df = Infinity)`);
+  if (link !== undefined && !LINKS[fam].includes(link)) throw new Error(`link '${link}' is not available for the ${fam} family: use ${LINKS[fam].join(", ")}`);
+  const { levels, contrasts, optimizer, optCtrl, maxfun, dataName } = rest;
+  const glmer: GlmerOptions = {
+    family: fam === "nb" ? "poisson" : fam,
+    link,
+    nAGQ,
+    weights,
+    allowNonInteger,
+    separation,
+    levels,
+    contrasts,
+    optimizer,
+    optCtrl,
+    maxfun,
+    dataName,
+  };
+  return { glmer, nb: fam === "nb" };
+}
+
+/** Checks the family and link options before any design is built. */
+function checkFamily(options: FitManyOptions): void {
+  const f = options.family ?? "gaussian";
+  if (!FAMILIES.includes(f)) throw new Error(`unknown family '${String(f)}' for fitMany: use ${FAMILIES.map((x) => `"${x}"`).join(", ")}`);
+  if (f === "gaussian") {
+    for (const k of ["link", "nAGQ", "weights", "allowNonInteger", "separation"] as const) {
+      if (options[k] !== undefined) throw new Error(`${k} is for generalized models: give family "binomial", "poisson" or "nb"`);
+    }
+  }
+}
+
+/**
+ * Fits one response after another on a shared design. Complete responses reuse the design model;
+ * a response with missing values is fitted on its own rows (a single fit on that subset), the design
+ * of each missing-value pattern built once and kept for the next responses with the same pattern.
+ * The family in the spec's options chooses lmer (default) or glmer / glmerNB.
+ */
+export class ResponseFitter {
+  readonly terms: string[];
+  readonly thetaNames: string[];
+  private readonly base: DesignFit;
+  private readonly makeDesign: (table: Table) => DesignFit;
+  private readonly subsets = new Map<string, DesignFit>();
+  private readonly y: Float64Array;
+
+  constructor(
+    kernels: Kernels,
+    private readonly spec: ManySpec,
+  ) {
+    const formula = parseFormula(withPlaceholderResponse(spec.formula));
+    const family = spec.options.family ?? "gaussian";
+    if (family === "gaussian") {
+      const { chunkSize: _c, warmStart: _w, ddf, idColumn: _i, family: _f, ...lmerOptions } = spec.options;
+      const dd = ddf ?? "Satterthwaite";
+      this.makeDesign = (table) => new LmmDesign(LinearMixedModel.design(kernels, formula, table, lmerOptions), dd);
+    } else {
+      const { glmer, nb } = glmerOptionsOf(spec.options);
+      this.makeDesign = (table) => new GlmmDesign(GeneralizedLinearMixedModel.design(kernels, formula, table, glmer), nb);
+    }
+    this.base = this.makeDesign(withResponseColumn(spec.design, new Float64Array(spec.design.nrow)));
+    this.terms = this.base.terms;
+    this.thetaNames = this.base.thetaNames;
+    this.y = new Float64Array(this.base.rows.length);
+  }
+
+  /** Observations (design rows) the model uses, after dropping rows with missing covariates. */
+  get rows(): Int32Array {
+    return this.base.rows;
+  }
+
+  /** Fits one response given over all observations (NaN = missing); errors become the result's error. */
+  fit(yAll: Float64Array, start?: number[]): ResponseFit {
+    try {
+      const rows = this.base.rows;
+      const missing: number[] = [];
+      for (let i = 0; i < rows.length; i++) {
+        const v = yAll[rows[i]];
+        if (Number.isFinite(v)) this.y[i] = v;
+        else missing.push(i);
+      }
+      if (missing.length === 0) return this.base.fit(this.y, start, this.terms);
+      const design = this.subsetDesign(missing);
+      // The subset table holds the kept rows in order; its frame's rows index into them.
+      const miss = new Set(missing);
+      const kept = Array.from(rows).filter((_, i) => !miss.has(i));
+      const y = Float64Array.from(design.rows, (k) => yAll[kept[k]]);
+      return design.fit(y, start, this.terms);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      // The placeholder's name means nothing to the caller (glmer's checks quote it deparsed, in backticks).
+      return this.failed(msg.replaceAll(`'${RESPONSE}' `, "").replaceAll(`'\`${RESPONSE}\`' `, ""));
+    }
+  }
+
+  private subsetDesign(missing: number[]): DesignFit {
+    const key = missing.join(",");
+    const hit = this.subsets.get(key);
+    if (hit) return hit;
+    if (this.subsets.size >= 16) this.subsets.delete(this.subsets.keys().next().value as string);
+    const miss = new Set(missing);
+    const kept = Array.from(this.base.rows).filter((_, i) => !miss.has(i));
+    const d = this.makeDesign(withResponseColumn(subsetTable(this.spec.design, kept), new Float64Array(kept.length)));
+    this.subsets.set(key, d);
+    return d;
+  }
 
   private failed(error: string): ResponseFit {
     const J = this.terms.length;
@@ -212,6 +371,7 @@ export class ResponseFitter {
       theta: new Array<number>(this.thetaNames.length).fill(NaN),
       sigma: NaN, objective: NaN, nobs: 0, singular: false, converged: false, evaluations: 0,
       fractions: {}, messages: [], error,
+      ...(this.spec.options.family === "nb" ? { nbTheta: NaN } : {}),
     };
   }
 
@@ -271,7 +431,9 @@ export async function fitterFromSpec(spec: ManySpec, bytes: Uint8Array | null): 
  * a plain name on the left) fitted to every response (row) of Y, with the design table's rows
  * describing Y's observations. Per response and fixed-effect term: estimate, SE, Satterthwaite df,
  * t and p, with Benjamini-Hochberg adjusted p across responses; per response θ, σ, the objective,
- * variance fractions and singular / convergence flags. See FitManyOptions.
+ * variance fractions and singular / convergence flags. With `family` (binomial, poisson, nb) every
+ * response is a glmer / glmerNB fit instead: Wald z tests (df Infinity), the objective −2 log L,
+ * no variance fractions, and for "nb" each response's θ (ManyResults.nbTheta). See FitManyOptions.
  */
 export async function fitMany(
   formula: string,
@@ -281,6 +443,7 @@ export async function fitMany(
 ): Promise<ManyResults> {
   const t0 = performance.now();
   checkResponseMatrix(Y);
+  checkFamily(options);
   const { threads: threadsOpt, onProgress, engine = "auto", mainThread: _m, ...rest } = options;
   const chunkSize = rest.chunkSize ?? 32;
   if (!(Number.isInteger(chunkSize) && chunkSize > 0)) throw new Error(`chunkSize must be a positive integer, got ${rest.chunkSize}`);
@@ -354,13 +517,17 @@ export async function fitMany(
     await pool?.close();
   }
   const names = Y.responseNames ?? Array.from({ length: R }, (_, r) => String(r + 1));
+  const family = options.family ?? "gaussian";
+  // A GLMM's info names its family, link and nAGQ; a linear model's info is as it always was.
+  const glmm = family === "gaussian" ? {} : { family, link: options.link ?? LINKS[family][0], nAGQ: options.nAGQ ?? 1 };
   return new ManyResults(names, fitter.terms, fitter.thetaNames, fits, {
     formula,
-    REML: options.REML ?? true,
+    REML: family === "gaussian" ? options.REML ?? true : false,
     engine: kernels.name,
     threads: Math.max(1, threads),
     workerChunks,
     timeS: (performance.now() - t0) / 1000,
     nObs: n,
+    ...glmm,
   });
 }

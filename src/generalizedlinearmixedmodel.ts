@@ -15,7 +15,7 @@
 
 import { BlockedSystem, type ReBlock } from "./blocked.js";
 import type { DataInput, Table } from "./data.js";
-import { checkConvergence, deriv12, SINGULAR_TOL, symmetricEigenvalues } from "./convergence.js";
+import { checkConvergence, deriv12, SINGULAR_MESSAGE, SINGULAR_TOL, symmetricEigenvalues } from "./convergence.js";
 import { loadKernels, type EngineChoice } from "./engine.js";
 import { makeFamily, type Family, type FamilyName, type LinkName } from "./family.js";
 import { parseFormula } from "./formula.js";
@@ -76,6 +76,41 @@ const TOL_PWRSS = 1e-7;
 const BOUNDARY_TOL = 1e-5;
 /** Fitted means this close to the boundary of their range are "numerically 0 or 1" (separation). */
 const SEPARATION_EPS = 1e-8;
+
+/** Where a model's frame and response come from: data, data without a response (design()), or a shared design and a response. */
+type ModelSource =
+  | { kind: "data"; data: DataInput | Table }
+  | { kind: "design"; data: DataInput | Table }
+  | { kind: "response"; shared: SharedDesign; y: Float64Array };
+
+/**
+ * What the responses fitted on one design share (fitResponse): nothing in it depends on a response.
+ * The systems are templates that are never reweighted themselves: each response's system takes their
+ * layout over (BlockedSystem.withResponse), so the panel structure is computed once per design.
+ */
+interface SharedDesign {
+  frame: ModelFrame;
+  reTerms: ReTermData[];
+  blocks: ReBlock[];
+  offset: Float64Array;
+  /** [Z X y]: PIRLS over (u, β), stage 1 and R_X. */
+  system: BlockedSystem;
+  /** [Z y]: PIRLS over u alone (stage 2), made when a response first reaches stage 2. */
+  uSystem: BlockedSystem | null;
+}
+
+/**
+ * A design's response before any is given: zeros (never fitted), prior weights as the frame has them,
+ * checked here as glmResponse checks them, so that bad weights fail the design rather than every response.
+ */
+function placeholderResponse(frame: ModelFrame): GlmResponse {
+  const ones = new Float64Array(frame.n).fill(1);
+  const wt = frame.weights ? Float64Array.from(frame.weights) : Float64Array.from(ones);
+  for (let i = 0; i < wt.length; i++) {
+    if (!(wt[i] >= 0)) throw new Error(`weights must be non-negative: row ${frame.rows[i] + 1} has weight ${wt[i]}`);
+  }
+  return { y: new Float64Array(frame.n), n: ones, wt };
+}
 
 /** Fits a generalized linear mixed model as lme4's `glmer(formula, data, family, nAGQ)` does. */
 export async function glmer(formula: string | ParsedFormula, data: DataInput | Table, options: GlmerOptions): Promise<GeneralizedLinearMixedModel> {
@@ -183,6 +218,12 @@ export class GeneralizedLinearMixedModel {
   private readonly tolPwrss: number;
   private readonly blocks: ReBlock[];
   private readonly lower: number[];
+  /** Made by design(): a frame, Z, X and layouts with no response; never fitted itself. */
+  private readonly designOnly: boolean;
+  /** Made by fitResponse(): its systems take their layouts from `shared`'s templates. */
+  private readonly onSharedDesign: boolean;
+  /** The design fitResponse() shares (design() makes it; a fitted model at its first fitResponse). */
+  private shared: SharedDesign | null = null;
 
   // Set by the fit:
   private thetaHat!: Float64Array;
@@ -199,12 +240,14 @@ export class GeneralizedLinearMixedModel {
   private optCode = 0;
   private optMessage = "";
   private convMessages: string[] = [];
+  /** The optimizer's non-zero return codes (as lme4's optinfo warnings). */
+  private optWarnings: string[] = [];
   private fitWarnings: string[] = [];
   private timeS = 0;
   /** The negative binomial θ estimated by glmerNB (undefined for other fits). */
   private nbTheta?: number;
 
-  private constructor(kernels: Kernels, formula: string | ParsedFormula, data: DataInput | Table, options: GlmerOptions) {
+  private constructor(kernels: Kernels, formula: string | ParsedFormula, options: GlmerOptions, source: ModelSource) {
     if (!options || options.family === undefined) {
       throw new Error('glmer needs a family: { family: "binomial" } or { family: "poisson" } (for a Gaussian response use lmer)');
     }
@@ -227,33 +270,98 @@ export class GeneralizedLinearMixedModel {
     if (options.fast && options.nAGQ !== undefined && options.nAGQ !== 0) {
       throw new Error(`fast: true optimises θ only (nAGQ = 0); it cannot be combined with nAGQ = ${options.nAGQ}`);
     }
-    this.frame = modelFrame(this.formula, data, options, { weights: options.weights });
-    checkIdentifiable(this.frame);
-    this.reTerms = orderTerms(this.frame.reTerms);
+    const shared = source.kind === "response" ? source.shared : null;
+    if (source.kind === "response") {
+      // The design's frame with this response: a plain numeric response (counts, 0/1 or proportions).
+      this.frame = { ...source.shared.frame, y: source.y, yFailures: undefined, responseLevels: undefined };
+      this.reTerms = source.shared.reTerms;
+      this.blocks = source.shared.blocks;
+    } else {
+      this.frame = modelFrame(this.formula, source.data, options, { weights: options.weights });
+      checkIdentifiable(this.frame);
+      this.reTerms = orderTerms(this.frame.reTerms);
+      this.blocks = this.reTerms.map((t) => ({ m: t.levels.length, k: t.names.length, refs: t.refs, Z: t.Z }));
+    }
     if (this.nAGQ > 1 && (this.reTerms.length !== 1 || this.reTerms[0].names.length !== 1)) {
       throw new Error(
         `nAGQ > 1 is only available for models with a single, scalar random-effects term ` +
           `(this model has ${this.reTerms.map((t) => `(${t.label})`).join(" + ")}); use nAGQ = 1 (the Laplace approximation)`,
       );
     }
-    this.response = glmResponse(this.frame, this.family, { allowNonInteger: options.allowNonInteger });
-    const blocks: ReBlock[] = this.reTerms.map((t) => ({ m: t.levels.length, k: t.names.length, refs: t.refs, Z: t.Z }));
+    this.designOnly = source.kind === "design";
+    this.response = this.designOnly ? placeholderResponse(this.frame) : glmResponse(this.frame, this.family, { allowNonInteger: options.allowNonInteger });
     const p = this.frame.xNames.length;
-    this.system = new BlockedSystem(kernels, blocks, this.frame.X, p, this.response.y);
-    const offset = this.frame.offset ? Float64Array.from(this.frame.offset) : new Float64Array(this.frame.n);
-    this.pirls = new Pirls(this.system, this.family, { ...this.response, offset, X: this.frame.X, p, terms: blocks });
-    this.blocks = blocks;
+    // A response on a shared design takes the design's layout over (no new panel structure); the
+    // system's A is accumulated with this response's working weights at the first PIRLS step.
+    this.system = shared ? shared.system.withResponse(this.response.y) : new BlockedSystem(kernels, this.blocks, this.frame.X, p, this.response.y);
+    const offset = shared ? shared.offset : this.frame.offset ? Float64Array.from(this.frame.offset) : new Float64Array(this.frame.n);
+    this.pirls = new Pirls(this.system, this.family, { ...this.response, offset, X: this.frame.X, p, terms: this.blocks });
     this.tolPwrss = options.tolPwrss ?? TOL_PWRSS;
     this.lower = this.system.thetaLowerBounds();
+    this.onSharedDesign = shared !== null;
+    if (shared) this.shared = shared;
+    else if (this.designOnly) {
+      this.shared = { frame: this.frame, reTerms: this.reTerms, blocks: this.blocks, offset, system: this.system, uSystem: null };
+    }
   }
 
   /** Builds the model and fits it (synchronously, with kernels already loaded). */
   static fit(kernels: Kernels, formula: string | ParsedFormula, data: DataInput | Table, options: GlmerOptions): GeneralizedLinearMixedModel {
     const t0 = performance.now();
-    const m = new GeneralizedLinearMixedModel(kernels, formula, data, options);
+    const m = new GeneralizedLinearMixedModel(kernels, formula, options, { kind: "data", data });
     m.optimize();
     m.timeS = (performance.now() - t0) / 1000;
     return m;
+  }
+
+  /**
+   * The model's design without a fit, for fitting many responses with fitResponse (fitMany): the model
+   * frame, Z, X, the prior weights, the offset and the blocked layouts, built once. The data's response
+   * column is only a placeholder (it is not checked); the design's own results are not available.
+   */
+  static design(kernels: Kernels, formula: string | ParsedFormula, data: DataInput | Table, options: GlmerOptions): GeneralizedLinearMixedModel {
+    return new GeneralizedLinearMixedModel(kernels, formula, options, { kind: "design", data });
+  }
+
+  /**
+   * The model's design fitted to the response y, one value per row of this model's frame: counts for
+   * Poisson and negative binomial, 0/1 or proportions (with the weights as trials) for the binomial.
+   * It is the fit glmer() makes of the same data with y as the response column: the same checks of y,
+   * the same starting values (or `start`), the same two stages. What does not depend on y (frame, Z,
+   * X, weights, offset, the layout of the blocked system) is shared, not rebuilt. `family` replaces
+   * the design's family (glmerNB fits negative binomial families of several θ on one design). This
+   * model is not changed.
+   */
+  fitResponse(y: ArrayLike<number>, opts: { family?: FamilyName | Family; start?: GlmerOptions["start"]; name?: string } = {}): GeneralizedLinearMixedModel {
+    const t0 = performance.now();
+    const what = opts.name ?? "the response";
+    if (this.frame.yFailures) {
+      throw new Error(`the design's response is cbind(successes, failures): fitResponse takes one value per row (proportions, with the trials as weights)`);
+    }
+    if (y.length !== this.n) throw new Error(`${what} has ${y.length} values but the model has ${this.n} observations`);
+    const yy = Float64Array.from(y);
+    for (let i = 0; i < yy.length; i++) {
+      if (!Number.isFinite(yy[i])) throw new Error(`${what}[${i}] is ${yy[i]}: the response must be finite at every row of the fit`);
+    }
+    const options: GlmerOptions = { ...this.options, family: opts.family ?? this.options.family, start: opts.start };
+    const m = new GeneralizedLinearMixedModel(this.kernels, this.formula, options, { kind: "response", shared: this.sharedDesign(), y: yy });
+    m.optimize();
+    m.timeS = (performance.now() - t0) / 1000;
+    return m;
+  }
+
+  /** What fitResponse's models share; for a fitted model (not made by design()), its systems are made anew. */
+  private sharedDesign(): SharedDesign {
+    // A fitted model's own systems hold its working weights: the template must be one never reweighted.
+    this.shared ??= {
+      frame: this.frame,
+      reTerms: this.reTerms,
+      blocks: this.blocks,
+      offset: this.pirls.data.offset,
+      system: new BlockedSystem(this.kernels, this.blocks, this.frame.X, this.p, this.response.y),
+      uSystem: null,
+    };
+    return this.shared;
   }
 
   get n(): number {
@@ -301,7 +409,15 @@ export class GeneralizedLinearMixedModel {
   /** PIRLS for u alone on the system without the fixed effects' columns. */
   private uPirls(): Pirls {
     if (!this.pirlsU) {
-      const system = new BlockedSystem(this.kernels, this.blocks, new Float64Array(0), 0, this.response.y);
+      let system: BlockedSystem;
+      if (this.onSharedDesign) {
+        // The design's [Z y] template (made once, never reweighted) lends its layout to each response.
+        const shared = this.shared!;
+        shared.uSystem ??= new BlockedSystem(this.kernels, this.blocks, new Float64Array(0), 0, this.response.y);
+        system = shared.uSystem.withResponse(this.response.y);
+      } else {
+        system = new BlockedSystem(this.kernels, this.blocks, new Float64Array(0), 0, this.response.y);
+      }
       this.pirlsU = new Pirls(system, this.family, this.pirls.data);
     }
     return this.pirlsU;
@@ -316,6 +432,7 @@ export class GeneralizedLinearMixedModel {
   // The two stages
 
   private optimize(): void {
+    if (this.designOnly) throw new Error("internal: a design (GeneralizedLinearMixedModel.design) is not fitted itself; use fitResponse(y)");
     const k = this.nTheta;
     const opts = this.options;
     const theta0 = opts.start?.theta ?? this.system.thetaStart();
@@ -368,7 +485,7 @@ export class GeneralizedLinearMixedModel {
     if (!Number.isFinite(r2.f)) throw new Error("glmer: the optimizer found no (θ, β) with a finite deviance");
     this.optCode = r2.code < 0 || r2.code === 5 ? r2.code : 0;
     this.optMessage = r2.message;
-    if (this.optCode !== 0) this.fitWarnings.push(`convergence code ${this.optCode} from ${this.optimizerLabel}: ${r2.message}`);
+    if (this.optCode !== 0) this.optWarnings.push(`convergence code ${this.optCode} from ${this.optimizerLabel}: ${r2.message}`);
     this.finishThetaBeta(f2, Float64Array.from(r2.x), r2.f, lower2);
   }
 
@@ -424,13 +541,13 @@ export class GeneralizedLinearMixedModel {
     this.optimizerLabel = "bobyqa";
     this.optCode = r.code < 0 || r.code === 5 ? r.code : 0;
     this.optMessage = r.message;
-    if (this.optCode !== 0) this.fitWarnings.push(`convergence code ${this.optCode} from bobyqa: ${r.message}`);
+    if (this.optCode !== 0) this.optWarnings.push(`convergence code ${this.optCode} from bobyqa: ${r.message}`);
     const f = (th: Float64Array) => this.objectiveTheta(th);
     const { par, fval } = this.checkBoundary(Float64Array.from(r.x), r.f, f);
     this.objectiveValue = fval;
     this.setFinal(par, null);
     this.vcovMatrix = this.covUnscaled;
-    if (this.isSingular()) this.convMessages.push("boundary (singular) fit: see help('isSingular')");
+    if (this.isSingular()) this.convMessages.push(SINGULAR_MESSAGE);
     this.checkSeparation();
   }
 
@@ -873,8 +990,13 @@ export class GeneralizedLinearMixedModel {
     return this.nAGQ === 0 ? this.fevals1 : this.fevals2;
   }
 
+  /** The optimizer's and lme4's convergence checks' messages (the singular-fit message among them). */
+  get convergenceWarnings(): string[] {
+    return [...this.optWarnings, ...this.convMessages];
+  }
+
   get warnings(): string[] {
-    const w = [...this.frame.warnings, ...this.fitWarnings, ...this.convMessages];
+    const w = [...this.frame.warnings, ...this.optWarnings, ...this.fitWarnings, ...this.convMessages];
     if (this.frame.nDropped > 0) w.push(`${this.frame.nDropped} row${this.frame.nDropped === 1 ? "" : "s"} with missing values dropped (na.omit)`);
     return w;
   }

@@ -2,7 +2,7 @@
 // no Node-only API here (see node.ts for file helpers).
 export { lmer, LinearMixedModel, type LmerOptions } from "./linearmixedmodel.js";
 export { glmer, GeneralizedLinearMixedModel, type GlmerOptions } from "./generalizedlinearmixedmodel.js";
-export { glmerNB, type GlmerNBOptions } from "./negativebinomial.js";
+export { glmerNB, fitNBResponse, type GlmerNBOptions } from "./negativebinomial.js";
 export { binomial, poisson, negativeBinomial, makeFamily, type Family, type FamilyName, type Link, type LinkName } from "./family.js";
 export { parseFormula, deparse } from "./formula.js";
 export type { ParsedFormula, Expr, Term, RandomTerm, FixedPart } from "./formula-types.js";
@@ -20,7 +20,7 @@ export { icc, r2Nakagawa, varPart, varianceComponents, type ICC, type R2Nakagawa
 export { satterthwaite, contest, anovaType3, satterthwaiteWarnings, type3Contrasts, type SattTest, type SattFTest, type AnovaRow } from "./satterthwaite.js";
 export { anova, formatAnova, type AnovaTable, type AnovaOptions, type AnovaJSON } from "./anova.js";
 export type { FitJSON, GlmmFitJSON } from "./results-types.js";
-export { fitMany, alignDesign, registerManyWorkers, type FitManyOptions, type ManyWorkerPlatform, type ManyWorkerPool } from "./fitmany.js";
+export { fitMany, alignDesign, registerManyWorkers, type FitManyOptions, type ManyFamily, type ManyWorkerPlatform, type ManyWorkerPool } from "./fitmany.js";
 export { ManyResults, pAdjustBH, type ManyRow, type ResponseFit } from "./manyresults.js";
 export * from "./responses.js";
 

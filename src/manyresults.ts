@@ -1,10 +1,14 @@
 // The results of a many-response fit (fitMany) as one columnar table: per response and fixed-effect
-// term the estimate and its Satterthwaite test, per response θ, σ, the objective, variance fractions
-// and flags; Benjamini-Hochberg adjusted p-values across responses.
+// term the estimate and its Satterthwaite test (a GLMM's: its Wald z test, df Infinity), per response
+// θ, σ, the objective, variance fractions (none for GLMMs), the negative binomial θ (family "nb") and
+// flags; Benjamini-Hochberg adjusted p-values across responses.
 
 /** One response's fit, as a worker returns it (plain data, structured-clone friendly). */
 export interface ResponseFit {
-  /** Per term of ManyResults.terms (NaN where this response's fit lacks the term). */
+  /**
+   * Per term of ManyResults.terms (NaN where this response's fit lacks the term). For GLMMs `statistic`
+   * is the Wald z, `pValue` 2Φ(−|z|) and `df` Infinity (the normal reference distribution).
+   */
   estimate: number[];
   stdError: number[];
   df: number[];
@@ -23,6 +27,8 @@ export interface ResponseFit {
   messages: string[];
   /** Why the response could not be fitted (then every number is NaN). */
   error: string | null;
+  /** Negative binomial fits (family "nb"): the response's estimated θ (glmer.nb's theta). */
+  nbTheta?: number;
 }
 
 /**
@@ -80,6 +86,8 @@ export class ManyResults {
   readonly varFractions: Float64Array;
   readonly messages: string[][];
   readonly errors: (string | null)[];
+  /** Per response, the negative binomial θ of family "nb" fits (NaN otherwise). */
+  readonly nbTheta: Float64Array;
 
   constructor(
     readonly responses: string[],
@@ -87,7 +95,11 @@ export class ManyResults {
     readonly thetaNames: string[],
     fits: ResponseFit[],
     /** threads: lanes used; workerChunks: chunks fitted by workers rather than the calling thread. */
-    readonly info: { formula: string; REML: boolean; engine: string; threads: number; workerChunks: number; timeS: number; nObs: number },
+    /** family, link, nAGQ: GLMM fits only (fitMany's family option); a linear model's info has none. */
+    readonly info: {
+      formula: string; REML: boolean; engine: string; threads: number; workerChunks: number; timeS: number; nObs: number;
+      family?: string; link?: string; nAGQ?: number;
+    },
   ) {
     const R = responses.length, J = terms.length, T = thetaNames.length;
     if (fits.length !== R) throw new Error(`internal: ${fits.length} fits for ${R} responses`);
@@ -123,6 +135,7 @@ export class ManyResults {
     fits.forEach((f, r) => comps.forEach((c, j) => (this.varFractions[r * comps.length + j] = f.fractions[c] ?? NaN)));
     this.messages = fits.map((f) => f.messages);
     this.errors = fits.map((f) => f.error);
+    this.nbTheta = Float64Array.from(fits, (f) => f.nbTheta ?? NaN);
   }
 
   get nResponses(): number {
@@ -155,8 +168,8 @@ export class ManyResults {
 
   /**
    * Per response: σ, objective, flags, evaluations, θ (columns theta_<lme4 name>), variance fractions
-   * (columns varfrac_<component>), the fit's warnings (joined by "; ") and the error if the response
-   * could not be fitted.
+   * (columns varfrac_<component>; none for GLMMs), the negative binomial θ (nb_theta, family "nb"
+   * only), the fit's warnings (joined by "; ") and the error if the response could not be fitted.
    */
   responseRows(): Record<string, string | number | boolean>[] {
     const T = this.thetaNames.length, C = this.components.length;
@@ -172,6 +185,7 @@ export class ManyResults {
       };
       this.thetaNames.forEach((name, t) => (row[`theta_${name}`] = this.theta[r * T + t]));
       this.components.forEach((name, c) => (row[`varfrac_${name}`] = this.varFractions[r * C + c]));
+      if (this.info.family === "nb") row.nb_theta = this.nbTheta[r];
       row.warnings = this.messages[r].join("; ");
       row.error = this.errors[r] ?? "";
       return row;

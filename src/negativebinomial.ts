@@ -6,7 +6,7 @@
 
 import type { DataInput, Table } from "./data.js";
 import { loadKernels } from "./engine.js";
-import { negativeBinomial, thetaML } from "./family.js";
+import { negativeBinomial, thetaML, type Family } from "./family.js";
 import type { ParsedFormula } from "./formula-types.js";
 import { GeneralizedLinearMixedModel, type GlmerOptions } from "./generalizedlinearmixedmodel.js";
 import type { Kernels } from "./kernels.js";
@@ -28,9 +28,32 @@ export async function glmerNB(formula: string | ParsedFormula, data: DataInput |
 export function fitNB(kernels: Kernels, formula: string | ParsedFormula, data: DataInput | Table, options: GlmerNBOptions = {}): GeneralizedLinearMixedModel {
   const t0 = performance.now();
   const { tol = 5e-5, initTheta, ...glmerOptions } = options;
+  return searchTheta((family) => GeneralizedLinearMixedModel.fit(kernels, formula, data, { ...glmerOptions, family }), tol, initTheta, t0);
+}
+
+/**
+ * glmerNB of the response y on a shared design (GeneralizedLinearMixedModel.design, any count family):
+ * the same search as fitNB, every GLMM fit of it a fitResponse of the design, so the result is glmerNB's
+ * on the design's data with y as the response. Many-response fits (fitMany) call this per response.
+ */
+export function fitNBResponse(
+  design: GeneralizedLinearMixedModel,
+  y: ArrayLike<number>,
+  options: { tol?: number; initTheta?: number; start?: GlmerOptions["start"] } = {},
+): GeneralizedLinearMixedModel {
+  const t0 = performance.now();
+  const { tol = 5e-5, initTheta, start } = options;
+  return searchTheta((family) => design.fitResponse(y, { family, start }), tol, initTheta, t0);
+}
+
+/**
+ * lme4's glmer.nb search: θ₀ from theta.ml on a Poisson fit's means (unless given), then Brent over
+ * log θ on log θ₀ ± 3, `fitWith` giving the GLMM of each family. Returns the fit at the last θ tried.
+ */
+function searchTheta(fitWith: (family: "poisson" | Family) => GeneralizedLinearMixedModel, tol: number, initTheta: number | undefined, t0: number): GeneralizedLinearMixedModel {
   let th0 = initTheta;
   if (th0 === undefined) {
-    const pois = GeneralizedLinearMixedModel.fit(kernels, formula, data, { ...glmerOptions, family: "poisson" });
+    const pois = fitWith("poisson");
     // lme4's est_theta: theta.ml(y, fitted(g0), weights, limit = 20, eps = 2·tol).
     th0 = thetaML(pois.response.y, pois.fitted(), pois.response.wt, 20, 2 * tol).theta;
   }
@@ -39,7 +62,7 @@ export function fitNB(kernels: Kernels, formula: string | ParsedFormula, data: D
   }
   let last: GeneralizedLinearMixedModel | null = null;
   const profile = (logTheta: number) => {
-    last = GeneralizedLinearMixedModel.fit(kernels, formula, data, { ...glmerOptions, family: negativeBinomial(Math.exp(logTheta)) });
+    last = fitWith(negativeBinomial(Math.exp(logTheta)));
     return -2 * last.logLik();
   };
   const lt = Math.log(th0);
