@@ -24,6 +24,8 @@ function spawn(): ManyPort {
     terminate: async () => {
       await w.terminate();
     },
+    ref: () => w.ref(),
+    unref: () => w.unref(),
   };
 }
 

@@ -10,19 +10,22 @@ export interface ManyPort {
   onMessage(f: (msg: unknown) => void): void;
   onError(f: (e: Error) => void): void;
   terminate(): Promise<void> | void;
+  /** Node: whether the worker keeps the process alive (an idle, parked pool must not). */
+  ref?(): void;
+  unref?(): void;
 }
 
 type Reply = { ready?: boolean; id?: number; fits?: ResponseFit[]; error?: string };
 type Request = { init?: ManySpec; bytes?: Uint8Array | null; chunk?: Float64Array; count?: number; nObs?: number; warmStart?: boolean; id?: number };
 
-/** The worker's side: answers { init } with { ready } and each { chunk, id } with { id, fits }. */
+/** The worker's side: answers { init, id } with { id, ready } and each { chunk, id } with { id, fits }. */
 export function serveManyWorker(post: (reply: Reply) => void): (msg: Request) => Promise<void> {
   let fitter: ResponseFitter | null = null;
   return async (msg) => {
     try {
       if (msg.init) {
         fitter = await fitterFromSpec(msg.init, msg.bytes ?? null);
-        post({ ready: true });
+        post({ id: msg.id, ready: true });
         return;
       }
       if (!fitter) throw new Error("internal: chunk before init");
@@ -33,12 +36,16 @@ export function serveManyWorker(post: (reply: Reply) => void): (msg: Request) =>
   };
 }
 
-/** A pool of `size` workers made by `spawn`, chunks handed to whichever is idle. */
+/**
+ * A pool of `size` workers made by `spawn`, chunks handed to whichever is idle. The workers outlive
+ * one fitMany call: `init` gives them the next design, and a parked pool keeps their warmed-up JIT
+ * (the per-response work is small, so cold code costs as much as the fits themselves).
+ */
 export class ManyPool implements ManyWorkerPool {
   private readonly ports: ManyPort[] = [];
-  private readonly idle: ManyPort[] = [];
-  private readonly waiting: ((p: ManyPort) => void)[] = [];
-  private readonly pending = new Map<number, { resolve: (f: ResponseFit[]) => void; reject: (e: Error) => void }>();
+  private idle: ManyPort[] = [];
+  private waiting: ((p: ManyPort) => void)[] = [];
+  private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private failure: Error | null = null;
 
@@ -47,55 +54,53 @@ export class ManyPool implements ManyWorkerPool {
     private readonly spawn: () => ManyPort,
   ) {}
 
-  async init(spec: ManySpec, bytes: Uint8Array | null): Promise<void> {
-    await Promise.all(
-      Array.from({ length: this.size }, () => {
-        const port = this.spawn();
-        this.ports.push(port);
-        return new Promise<void>((resolve, reject) => {
-          let started = false;
-          port.onError((e) => {
-            const err = new Error(`fitMany worker failed${started ? "" : " to start"}: ${e.message}`);
-            if (!started) return reject(err);
-            this.fail(err);
-          });
-          port.onMessage((m) => {
-            const r = m as Reply;
-            if (!started) {
-              started = true;
-              if (r.error !== undefined) return reject(new Error(r.error));
-              this.release(port);
-              return resolve();
-            }
-            this.settle(port, r);
-          });
-          port.post({ init: spec, bytes });
-        });
-      }),
-    );
+  get failed(): boolean {
+    return this.failure !== null;
   }
 
-  fitChunk(values: Float64Array, count: number, nObs: number, warmStart: boolean): Promise<ResponseFit[]> {
+  private start(): void {
+    for (let i = 0; i < this.size; i++) {
+      const port = this.spawn();
+      port.onError((e) => this.fail(new Error(`fitMany worker failed: ${e.message}`)));
+      port.onMessage((m) => this.settle(m as Reply));
+      this.ports.push(port);
+    }
+  }
+
+  private request(port: ManyPort, msg: Request, transfer?: ArrayBuffer[]): Promise<Reply> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      const send = (port: ManyPort) => {
-        const id = this.nextId++;
-        this.pending.set(id, { resolve, reject });
-        port.post({ chunk: values, count, nObs, warmStart, id }, [values.buffer as ArrayBuffer]);
-      };
-      const port = this.idle.pop();
-      if (port) send(port);
-      else this.waiting.push(send);
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject });
+      port.post({ ...msg, id }, transfer);
     });
   }
 
-  private settle(port: ManyPort, r: Reply): void {
+  async init(spec: ManySpec, bytes: Uint8Array | null): Promise<void> {
+    if (this.ports.length === 0) this.start();
+    for (const p of this.ports) p.ref?.();
+    this.waiting = [];
+    this.idle = [];
+    await Promise.all(this.ports.map((port) => this.request(port, { init: spec, bytes })));
+    for (const port of this.ports) this.release(port);
+  }
+
+  async fitChunk(values: Float64Array, count: number, nObs: number, warmStart: boolean): Promise<ResponseFit[]> {
+    const port = this.idle.pop() ?? (await new Promise<ManyPort>((r) => this.waiting.push(r)));
+    try {
+      const reply = await this.request(port, { chunk: values, count, nObs, warmStart }, [values.buffer as ArrayBuffer]);
+      return reply.fits!;
+    } finally {
+      this.release(port);
+    }
+  }
+
+  private settle(r: Reply): void {
     const p = this.pending.get(r.id!);
-    this.pending.delete(r.id!);
-    this.release(port);
     if (!p) return;
+    this.pending.delete(r.id!);
     if (r.error !== undefined) p.reject(new Error(r.error));
-    else p.resolve(r.fits!);
+    else p.resolve(r);
   }
 
   private release(port: ManyPort): void {
@@ -110,7 +115,13 @@ export class ManyPool implements ManyWorkerPool {
     this.pending.clear();
   }
 
+  /** Idle between calls: the workers stay (warm) but no longer keep a Node process alive. */
+  park(): void {
+    for (const p of this.ports) p.unref?.();
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.ports.map((p) => p.terminate()));
+    this.ports.length = 0;
   }
 }

@@ -400,6 +400,10 @@ function withResponseColumn(design: Table, y: Float64Array): Table {
 /** A pool of workers that fit chunks (Node's worker_threads or the browser's Web Workers). */
 export interface ManyWorkerPool {
   readonly size: number;
+  /** A worker failed: the pool is not reused. */
+  readonly failed: boolean;
+  /** Kept for the next call: idle workers must not keep the process alive. */
+  park(): void;
   /** Starts the workers with the spec; rejects with the first worker's construction error. */
   init(spec: ManySpec, engineBytes: Uint8Array | null): Promise<void>;
   /** Fits a chunk on some idle worker. */
@@ -414,9 +418,38 @@ export interface ManyWorkerPlatform {
 }
 
 let platform: ManyWorkerPlatform | null = null;
+/** The workers of the last call, kept warm for the next one (see ManyPool). */
+let parked: ManyWorkerPool | null = null;
+
+function acquirePool(size: number): ManyWorkerPool {
+  if (parked && parked.size === size) {
+    const p = parked;
+    parked = null;
+    return p;
+  }
+  return platform!.create(size);
+}
+
+function parkPool(pool: ManyWorkerPool): void {
+  if (pool.failed) {
+    void pool.close();
+    return;
+  }
+  if (parked) void parked.close();
+  pool.park();
+  parked = pool;
+}
+
+/** Terminates the workers fitMany keeps between calls (they do not keep Node running in any case). */
+export async function closeManyWorkers(): Promise<void> {
+  const p = parked;
+  parked = null;
+  await p?.close();
+}
 
 /** Registers the platform's workers (src/node.ts does for Node's worker_threads). */
 export function registerManyWorkers(p: ManyWorkerPlatform | null): void {
+  if (p !== platform) void closeManyWorkers();
   platform = p;
 }
 
@@ -482,7 +515,7 @@ export async function fitMany(
   };
   const mainThread = options.mainThread ?? true;
   const nWorkers = platform ? (mainThread ? threads - 1 : threads) : 0;
-  const pool = nWorkers > 0 ? platform!.create(nWorkers) : null;
+  const pool = nWorkers > 0 ? acquirePool(nWorkers) : null;
   let workerChunks = 0;
   const here = async () => {
     for (let c = take(); c; c = take()) {
@@ -514,7 +547,7 @@ export async function fitMany(
     const lanes = Array.from({ length: pool?.size ?? 0 }, () => worker(ready));
     await Promise.all(pool && !mainThread ? lanes : [here(), ...lanes]);
   } finally {
-    await pool?.close();
+    if (pool) parkPool(pool);
   }
   const names = Y.responseNames ?? Array.from({ length: R }, (_, r) => String(r + 1));
   const family = options.family ?? "gaussian";

@@ -20,7 +20,7 @@ export { icc, r2Nakagawa, varPart, varianceComponents, type ICC, type R2Nakagawa
 export { satterthwaite, contest, anovaType3, satterthwaiteWarnings, type3Contrasts, type SattTest, type SattFTest, type AnovaRow } from "./satterthwaite.js";
 export { anova, formatAnova, type AnovaTable, type AnovaOptions, type AnovaJSON } from "./anova.js";
 export type { FitJSON, GlmmFitJSON } from "./results-types.js";
-export { fitMany, alignDesign, registerManyWorkers, type FitManyOptions, type ManyFamily, type ManyWorkerPlatform, type ManyWorkerPool } from "./fitmany.js";
+export { fitMany, alignDesign, registerManyWorkers, closeManyWorkers, type FitManyOptions, type ManyFamily, type ManyWorkerPlatform, type ManyWorkerPool } from "./fitmany.js";
 export { ManyResults, pAdjustBH, type ManyRow, type ResponseFit } from "./manyresults.js";
 export * from "./responses.js";
 
