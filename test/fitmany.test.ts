@@ -270,6 +270,34 @@ function tableColumns(t: Table): Record<string, ArrayLike<unknown>> {
   return Object.fromEntries([...t.columns].map(([name, c]) => [name, c.type === "numeric" ? c.values : Array.from(c.codes, (k) => (k < 0 ? null : c.levels[k]))]));
 }
 
+describe("further lme4 single-gene fits (test/fixtures/extra, not in the shared reference)", () => {
+  const extra = path.join(path.dirname(referenceDir), "extra");
+  for (const id of ["scgene1-donor-reml", "scgene2-donor-reml"]) {
+    it(`${id}: fitMany of the gene equals lme4 + lmerTest`, async () => {
+      const ref = JSON.parse(fs.readFileSync(path.join(extra, "fits", `${id}.json`), "utf8"));
+      const name = id.split("-")[0];
+      const levels = JSON.parse(fs.readFileSync(path.join(extra, "data", `${name}.levels.json`), "utf8"));
+      const table = parseCSV(fs.readFileSync(path.join(extra, "data", `${name}.csv`), "utf8"), { levels });
+      const expr = table.columns.get("expr")!;
+      if (expr.type !== "numeric") throw new Error("expr must be numeric");
+      const Y: DenseResponses = { kind: "dense", layout: "responses-by-obs", nResponses: 1, nObs: table.nrow, values: expr.values, responseNames: [name] };
+      const res = await fitMany("~ condition + (1 | donor)", table, Y, { levels, threads: 1 });
+      expect(res.errors[0]).toBeNull();
+      expect(res.objective[0]).toBeLessThanOrEqual(ref.objective + 1e-6 * Math.abs(ref.objective));
+      expect(Math.abs(res.theta[0] - ref.theta[0])).toBeLessThanOrEqual(1e-3 * Math.max(Math.abs(ref.theta[0]), 1e-2));
+      expect(res.singular[0]).toBe(ref.theta[0] === 0 ? 1 : 0);
+      expect(rel(res.sigma[0], ref.sigma)).toBeLessThan(1e-4);
+      res.terms.forEach((t, j) => {
+        expect(rel(res.estimate[j], ref.fixef[t])).toBeLessThan(1e-4);
+        expect(rel(res.stdError[j], ref.se[t])).toBeLessThan(1e-4);
+        expect(rel(res.df[j], ref.satterthwaite.df[t])).toBeLessThan(1e-3);
+        const dp = Math.abs(res.pValue[j] - ref.satterthwaite.p[t]);
+        expect(dp <= 1e-10 || dp / ref.satterthwaite.p[t] < 1e-4).toBe(true);
+      });
+    });
+  }
+});
+
 describe("Benjamini-Hochberg", () => {
   it("matches R's p.adjust(p, 'BH')", () => {
     // R: p.adjust(c(0.01, 0.04, 0.03, 0.2, NA, 0.001), "BH")
