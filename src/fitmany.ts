@@ -152,25 +152,7 @@ class LmmDesign implements DesignFit {
 
   fit(y: Float64Array, start: number[] | undefined, terms: string[]): ResponseFit {
     const m = this.model.fitResponse(y, { start });
-    const J = terms.length;
-    const nan = () => new Array<number>(J).fill(NaN);
-    const out: ResponseFit = {
-      estimate: nan(),
-      stdError: nan(),
-      df: nan(),
-      statistic: nan(),
-      pValue: nan(),
-      theta: m.theta,
-      sigma: m.sigma,
-      objective: m.objectiveAtOptimum,
-      nobs: m.n,
-      singular: m.isSingular(),
-      converged: m.convergenceWarnings.every((w) => w === SINGULAR_MESSAGE),
-      evaluations: m.feval,
-      fractions: varPart(m).fractions,
-      messages: m.warnings,
-      error: null,
-    };
+    const out = fitOf(m, terms.length, varPart(m).fractions);
     const beta = m.fixef(), se = m.se();
     const satt = this.ddf === "Satterthwaite" ? satterthwaite(m) : null;
     terms.forEach((name, j) => {
@@ -213,26 +195,7 @@ class GlmmDesign implements DesignFit {
   fit(y: Float64Array, start: number[] | undefined, terms: string[]): ResponseFit {
     const theta = start ? { theta: start } : undefined;
     const m = this.nb ? fitNBResponse(this.model, y, { start: theta }) : this.model.fitResponse(y, { start: theta });
-    const J = terms.length;
-    const nan = () => new Array<number>(J).fill(NaN);
-    const out: ResponseFit = {
-      estimate: nan(),
-      stdError: nan(),
-      df: nan(),
-      statistic: nan(),
-      pValue: nan(),
-      theta: m.theta,
-      sigma: m.sigma,
-      objective: m.objectiveAtOptimum,
-      nobs: m.n,
-      singular: m.isSingular(),
-      converged: m.convergenceWarnings.every((w) => w === SINGULAR_MESSAGE),
-      evaluations: m.feval,
-      fractions: {},
-      messages: m.warnings,
-      error: null,
-      ...(this.nb ? { nbTheta: m.glmerNBTheta } : {}),
-    };
+    const out: ResponseFit = { ...fitOf(m, terms.length, {}), ...(this.nb ? { nbTheta: m.glmerNBTheta } : {}) };
     const beta = m.fixef(), se = m.se(), z = m.zValues(), p = m.pValues();
     terms.forEach((name, j) => {
       if (!(name in beta)) return;
@@ -244,6 +207,28 @@ class GlmmDesign implements DesignFit {
     });
     return out;
   }
+}
+
+/** What every fit reports besides its tests (the test columns start as NaN, filled per term). */
+function fitOf(m: LinearMixedModel | GeneralizedLinearMixedModel, J: number, fractions: Record<string, number>): ResponseFit {
+  return {
+    ...noTests(J),
+    theta: m.theta,
+    sigma: m.sigma,
+    objective: m.objectiveAtOptimum,
+    nobs: m.n,
+    singular: m.isSingular(),
+    converged: m.convergenceWarnings.every((w) => w === SINGULAR_MESSAGE),
+    evaluations: m.feval,
+    fractions,
+    messages: m.warnings,
+    error: null,
+  };
+}
+
+function noTests(J: number): Pick<ResponseFit, "estimate" | "stdError" | "df" | "statistic" | "pValue"> {
+  const nan = () => new Array<number>(J).fill(NaN);
+  return { estimate: nan(), stdError: nan(), df: nan(), statistic: nan(), pValue: nan() };
 }
 
 /** fitMany's family option: "gaussian" (lmer, the default) or a glmer family ("nb": glmerNB). */
@@ -364,10 +349,8 @@ export class ResponseFitter {
   }
 
   private failed(error: string): ResponseFit {
-    const J = this.terms.length;
-    const nan = () => new Array<number>(J).fill(NaN);
     return {
-      estimate: nan(), stdError: nan(), df: nan(), statistic: nan(), pValue: nan(),
+      ...noTests(this.terms.length),
       theta: new Array<number>(this.thetaNames.length).fill(NaN),
       sigma: NaN, objective: NaN, nobs: 0, singular: false, converged: false, evaluations: 0,
       fractions: {}, messages: [], error,
