@@ -30,6 +30,7 @@ import { qnorm } from "./random.js";
 import { pnorm } from "./rmath.js";
 import type { GlmmFitJSON, RanefGroup, VarCorrRow, VarCorrTerm } from "./results-types.js";
 import { formatGlmerSummary } from "./summary.js";
+import { coefGroups, groupCounts, ranefGroups, termCovariance, thetaNames, varCorrRows, varCorrTerms } from "./randomeffects.js";
 
 export interface GlmerOptions extends FrameOptions {
   /** "binomial", "poisson" (or a Family from family.ts, e.g. negativeBinomial(θ)). */
@@ -124,16 +125,6 @@ function orderTerms(terms: ReTermData[]): ReTermData[] {
     .map((t, i) => ({ t, i }))
     .sort((a, b) => b.t.levels.length - a.t.levels.length || a.i - b.i)
     .map(({ t }) => t);
-}
-
-/** R's make.unique. */
-function makeUnique(names: string[]): string[] {
-  const seen = new Map<string, number>();
-  return names.map((nm) => {
-    const c = seen.get(nm);
-    seen.set(nm, (c ?? 0) + 1);
-    return c === undefined ? nm : `${nm}.${c}`;
-  });
 }
 
 /** R's quantile(type = 7) of sorted values. */
@@ -653,14 +644,7 @@ export class GeneralizedLinearMixedModel {
 
   /** lme4's names of θ: "herd.(Intercept)", ... */
   thetaNames(): string[] {
-    const out: string[] = [];
-    for (const t of this.reTerms) {
-      const k = t.names.length;
-      for (let c = 0; c < k; c++) {
-        for (let r = c; r < k; r++) out.push(r === c ? `${t.group}.${t.names[r]}` : `${t.group}.${t.names[r]}.${t.names[c]}`);
-      }
-    }
-    return out;
+    return thetaNames(this.reTerms);
   }
 
   /** 1: these families have no scale parameter (lme4's sigma() of a binomial/Poisson fit). */
@@ -757,90 +741,26 @@ export class GeneralizedLinearMixedModel {
 
   /** Conditional modes per grouping factor, with their conditional sds when asked (lme4's ranef(condVar = TRUE)). */
   ranef(opts: { condVar?: boolean } = {}): Record<string, RanefGroup> {
-    const out: Record<string, RanefGroup> = {};
-    const cv = opts.condVar ? this.condVar() : null;
-    const bs = this.ranefByTerm();
-    this.reTerms.forEach((t, ti) => {
-      const b = bs[ti];
-      const k = t.names.length;
-      let grp = out[t.group];
-      if (!grp) {
-        grp = { levels: [...t.levels], terms: [], values: t.levels.map(() => []) };
-        if (cv) grp.condsd = t.levels.map(() => []);
-        out[t.group] = grp;
-      }
-      grp.terms.push(...t.names);
-      t.levels.forEach((_, j) => {
-        for (let c = 0; c < k; c++) {
-          grp!.values[j].push(b[j * k + c]);
-          grp!.condsd?.[j].push(Math.sqrt(cv![ti][j * k * k + c * k + c]));
-        }
-      });
-    });
-    return out;
+    return ranefGroups(this.reTerms, this.ranefByTerm(), opts.condVar ? this.condVar() : null);
   }
 
   /** Each level's own coefficients: fixed effects plus that level's random effects (lme4's coef()). */
   coef(): Record<string, RanefGroup> {
-    const fe = this.fixef();
-    const names = Object.keys(fe);
-    const out: Record<string, RanefGroup> = {};
-    for (const [grp, r] of Object.entries(this.ranef())) {
-      const missing = r.terms.filter((t) => !(t in fe));
-      if (missing.length) throw new Error(`unable to align random and fixed effects: ${missing.map((m) => `'${m}'`).join(", ")} of '${grp}' are not fixed effects`);
-      out[grp] = {
-        levels: r.levels,
-        terms: names,
-        values: r.values.map((row) => names.map((nm) => fe[nm] + r.terms.reduce((s, t, c) => (t === nm ? s + row[c] : s), 0))),
-      };
-    }
-    return out;
+    return coefGroups(this.fixef(), this.ranef());
   }
 
   /** Σ_t = λ_t λ_t' per term (σ = 1), as sd and correlation. */
   VarCorr(): Record<string, VarCorrTerm> {
-    const keys = makeUnique(this.reTerms.map((t) => t.group));
-    const out: Record<string, VarCorrTerm> = {};
-    this.reTerms.forEach((t, ti) => {
-      const S = this.covarianceOf(ti);
-      const k = t.names.length;
-      const sd = Array.from({ length: k }, (_, i) => Math.sqrt(S[i * k + i]));
-      const corr = Array.from({ length: k }, (_, i) => Array.from({ length: k }, (_, j) => (i === j ? 1 : S[i * k + j] / (sd[i] * sd[j]))));
-      out[keys[ti]] = { names: [...t.names], sd, corr };
-    });
-    return out;
+    return varCorrTerms(this.reTerms, this.reTerms.map((_, t) => this.covarianceOf(t)));
   }
 
   private covarianceOf(t: number): Float64Array {
-    const lam = this.system.lambdaOf(this.thetaHat, t);
-    const k = this.reTerms[t].names.length;
-    const S = new Float64Array(k * k);
-    for (let i = 0; i < k; i++) {
-      for (let j = 0; j < k; j++) {
-        let s = 0;
-        for (let c = 0; c < k; c++) s += lam[i * k + c] * lam[j * k + c];
-        S[i * k + j] = s;
-      }
-    }
-    return S;
+    return termCovariance(this.system.lambdaOf(this.thetaHat, t), this.reTerms[t].names.length, 1);
   }
 
   /** Rows of as.data.frame(VarCorr(fit)): variances, then covariances per term. */
   varcorrRows(): VarCorrRow[] {
-    const keys = makeUnique(this.reTerms.map((t) => t.group));
-    const rows: VarCorrRow[] = [];
-    this.reTerms.forEach((t, ti) => {
-      const S = this.covarianceOf(ti);
-      const k = t.names.length;
-      for (let i = 0; i < k; i++) rows.push({ grp: keys[ti], var1: t.names[i], var2: null, vcov: S[i * k + i], sdcor: Math.sqrt(S[i * k + i]) });
-      for (let i = 0; i < k; i++) {
-        for (let j = i + 1; j < k; j++) {
-          const v = S[i * k + j];
-          rows.push({ grp: keys[ti], var1: t.names[i], var2: t.names[j], vcov: v, sdcor: v / Math.sqrt(S[i * k + i] * S[j * k + j]) });
-        }
-      }
-    });
-    return rows;
+    return varCorrRows(this.reTerms, this.reTerms.map((_, t) => this.covarianceOf(t)));
   }
 
   /** Fitted values on the rows of the fit: the conditional means μ (default) or the linear predictor η. */
@@ -930,9 +850,7 @@ export class GeneralizedLinearMixedModel {
   }
 
   ngrps(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const t of this.reTerms) out[t.group] = t.levels.length;
-    return out;
+    return groupCounts(this.reTerms);
   }
 
   /** θ and β (no scale parameter), and the shape of a negative binomial family (lme4's npar.merMod). */

@@ -13,6 +13,7 @@ import { minimize, type OptimizerName } from "./optim/index.js";
 import type { OptimOptions } from "./optim/bobyqa.js";
 import type { FitJSON, RanefGroup, VarCorrRow, VarCorrTerm } from "./results-types.js";
 import { formatSummary } from "./summary.js";
+import { coefGroups, groupCounts, ranefGroups, termCovariance, thetaNames, varCorrRows, varCorrTerms } from "./randomeffects.js";
 import { predict, type PredictOptions } from "./predict.js";
 import { confintProfile } from "./profile.js";
 import { confintBoot } from "./bootstrap.js";
@@ -93,16 +94,6 @@ function checkIdentifiable(frame: ModelFrame, p: number): void {
   if (n <= p) {
     throw new Error(`fewer observations (${n}) than fixed effects (${p}): the model cannot be estimated`);
   }
-}
-
-/** R's make.unique: "Subject", "Subject.1", ... */
-function makeUnique(names: string[]): string[] {
-  const seen = new Map<string, number>();
-  return names.map((nm) => {
-    const c = seen.get(nm);
-    seen.set(nm, (c ?? 0) + 1);
-    return c === undefined ? nm : `${nm}.${c}`;
-  });
 }
 
 /** R's quantile(type = 7). */
@@ -458,14 +449,7 @@ export class LinearMixedModel {
 
   /** lme4's names of θ: "Subject.(Intercept)", "Subject.Days.(Intercept)", "Subject.Days". */
   thetaNames(): string[] {
-    const out: string[] = [];
-    for (const t of this.reTerms) {
-      const k = t.names.length;
-      for (let c = 0; c < k; c++) {
-        for (let r = c; r < k; r++) out.push(r === c ? `${t.group}.${t.names[r]}` : `${t.group}.${t.names[r]}.${t.names[c]}`);
-      }
-    }
-    return out;
+    return thetaNames(this.reTerms);
   }
 
   /** σ̂: sqrt(r²/n) for ML, sqrt(r²/(n − p)) for REML. */
@@ -510,26 +494,7 @@ export class LinearMixedModel {
    * with condVar, also their conditional standard deviations (lme4's ranef(condVar = TRUE)).
    */
   ranef(opts: { condVar?: boolean } = {}): Record<string, RanefGroup> {
-    const out: Record<string, RanefGroup> = {};
-    const condVar = opts.condVar ? this.condVar() : null;
-    this.reTerms.forEach((t, ti) => {
-      const b = this.bOf(ti);
-      const k = t.names.length;
-      let g = out[t.group];
-      if (!g) {
-        g = { levels: [...t.levels], terms: [], values: t.levels.map(() => []) };
-        if (condVar) g.condsd = t.levels.map(() => []);
-        out[t.group] = g;
-      }
-      g.terms.push(...t.names);
-      t.levels.forEach((_, j) => {
-        for (let c = 0; c < k; c++) {
-          g!.values[j].push(b[j * k + c]);
-          g!.condsd?.[j].push(Math.sqrt(condVar![ti][j * k * k + c * k + c]));
-        }
-      });
-    });
-    return out;
+    return ranefGroups(this.reTerms, this.ranefByTerm(), opts.condVar ? this.condVar() : null);
   }
 
   /**
@@ -563,21 +528,7 @@ export class LinearMixedModel {
    * e.g. each patient's intercept and slope.
    */
   coef(): Record<string, RanefGroup> {
-    const fe = this.fixef();
-    const names = Object.keys(fe);
-    const out: Record<string, RanefGroup> = {};
-    for (const [g, r] of Object.entries(this.ranef())) {
-      const missing = r.terms.filter((t) => !(t in fe));
-      if (missing.length) {
-        throw new Error(`unable to align random and fixed effects: ${missing.map((m) => `'${m}'`).join(", ")} of '${g}' are not fixed effects`);
-      }
-      out[g] = {
-        levels: r.levels,
-        terms: names,
-        values: r.values.map((row) => names.map((nm) => fe[nm] + r.terms.reduce((s, t, c) => (t === nm ? s + row[c] : s), 0))),
-      };
-    }
-    return out;
+    return coefGroups(this.fixef(), this.ranef());
   }
 
   /**
@@ -637,50 +588,18 @@ export class LinearMixedModel {
 
   /** Σ_t = σ² λ_t λ_t' per term, as sd and correlation. */
   VarCorr(): Record<string, VarCorrTerm> {
-    const keys = makeUnique(this.reTerms.map((t) => t.group));
-    const out: Record<string, VarCorrTerm> = {};
-    this.reTerms.forEach((t, ti) => {
-      const S = this.covarianceOf(ti);
-      const k = t.names.length;
-      const sd = Array.from({ length: k }, (_, i) => Math.sqrt(S[i * k + i]));
-      const corr = Array.from({ length: k }, (_, i) =>
-        Array.from({ length: k }, (_, j) => (i === j ? 1 : S[i * k + j] / (sd[i] * sd[j]))),
-      );
-      out[keys[ti]] = { names: [...t.names], sd, corr };
-    });
+    const out = varCorrTerms(this.reTerms, this.reTerms.map((_, t) => this.covarianceOf(t)));
     out.Residual = { names: ["(residual)"], sd: [this.sigma], corr: null };
     return out;
   }
 
   private covarianceOf(t: number): Float64Array {
-    const lam = this.system.lambdaOf(this.thetaHat, t);
-    const k = this.reTerms[t].names.length, s2 = this.sigma ** 2;
-    const S = new Float64Array(k * k);
-    for (let i = 0; i < k; i++) {
-      for (let j = 0; j < k; j++) {
-        let s = 0;
-        for (let c = 0; c < k; c++) s += lam[i * k + c] * lam[j * k + c];
-        S[i * k + j] = s2 * s;
-      }
-    }
-    return S;
+    return termCovariance(this.system.lambdaOf(this.thetaHat, t), this.reTerms[t].names.length, this.sigma ** 2);
   }
 
   /** Rows of as.data.frame(VarCorr(fit)): variances, then covariances per term, then the residual. */
   varcorrRows(): VarCorrRow[] {
-    const keys = makeUnique(this.reTerms.map((t) => t.group));
-    const rows: VarCorrRow[] = [];
-    this.reTerms.forEach((t, ti) => {
-      const S = this.covarianceOf(ti);
-      const k = t.names.length;
-      for (let i = 0; i < k; i++) rows.push({ grp: keys[ti], var1: t.names[i], var2: null, vcov: S[i * k + i], sdcor: Math.sqrt(S[i * k + i]) });
-      for (let i = 0; i < k; i++) {
-        for (let j = i + 1; j < k; j++) {
-          const v = S[i * k + j];
-          rows.push({ grp: keys[ti], var1: t.names[i], var2: t.names[j], vcov: v, sdcor: v / Math.sqrt(S[i * k + i] * S[j * k + j]) });
-        }
-      }
-    });
+    const rows = varCorrRows(this.reTerms, this.reTerms.map((_, t) => this.covarianceOf(t)));
     rows.push({ grp: "Residual", var1: null, var2: null, vcov: this.sigma ** 2, sdcor: this.sigma });
     return rows;
   }
@@ -717,9 +636,7 @@ export class LinearMixedModel {
 
   /** Levels per grouping factor. */
   ngrps(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const t of this.reTerms) out[t.group] = t.levels.length;
-    return out;
+    return groupCounts(this.reTerms);
   }
 
   /** Number of parameters: θ, β and σ. */

@@ -14,6 +14,7 @@
 // Runtime-neutral (no Node APIs).
 
 import type { LinearMixedModel } from "./linearmixedmodel.js";
+import { termKeys } from "./randomeffects.js";
 
 /** The variance components of a fit, as insight::get_variance() names them. */
 export interface VarianceComponents {
@@ -34,16 +35,6 @@ export interface VarianceComponents {
   randomSlopes: boolean;
   /** lme4's isSingular(): the random-effect variances are (partly) zero, see the notes of icc(). */
   singular: boolean;
-}
-
-/** R's make.unique over the terms' grouping factors, as m.VarCorr() keys them. */
-function termKeys(m: LinearMixedModel): string[] {
-  const seen = new Map<string, number>();
-  return m.reTerms.map((t) => {
-    const c = seen.get(t.group);
-    seen.set(t.group, (c ?? 0) + 1);
-    return c === undefined ? t.group : `${t.group}.${c}`;
-  });
 }
 
 /** Σ_t of every term (θ order) as k × k row-major, from the covariances of m.varcorrRows() (no division by sds). */
@@ -125,7 +116,7 @@ function fixedBeta(m: LinearMixedModel): number[] {
  * also fixed effects, as both packages recommend.
  */
 export function varianceComponents(m: LinearMixedModel): VarianceComponents {
-  const keys = termKeys(m);
+  const keys = termKeys(m.reTerms);
   const covs = termCovariances(m, keys);
   const n = m.n;
   const randomByTerm: Record<string, number> = {};

@@ -18,3 +18,25 @@ export function duplicates(values: readonly string[]): Map<string, number[]> {
   });
   return dups;
 }
+
+/**
+ * R's make.unique(names): a repeated name gets ".1", ".2", ... in order of occurrence, skipping
+ * any suffixed name already present, so the result is unique.
+ */
+export function makeUnique(names: readonly string[]): string[] {
+  const used = new Set(names);
+  const nextSuffix = new Map<string, number>();
+  const seen = new Set<string>();
+  return names.map((name) => {
+    if (!seen.has(name)) {
+      seen.add(name);
+      return name;
+    }
+    let k = nextSuffix.get(name) ?? 1;
+    while (used.has(`${name}.${k}`)) k++;
+    const unique = `${name}.${k}`;
+    nextSuffix.set(name, k + 1);
+    used.add(unique);
+    return unique;
+  });
+}

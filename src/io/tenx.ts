@@ -10,7 +10,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { SparseResponses } from "../responses.js";
-import { duplicates, firstFew } from "./names.js";
+import { duplicates, firstFew, makeUnique } from "./names.js";
 import { delimitedRecords, fsErrorMessage, lineBatches } from "./text.js";
 
 export interface Read10xOptions {
@@ -349,27 +349,6 @@ function sumDuplicates(m: CSR): CSR {
 // ---------------------------------------------------------------------------------------------------
 // Names and feature types
 
-/**
- * R's make.unique(names): a repeated name gets ".1", ".2", ... in order of occurrence, skipping
- * any suffixed name already present, so the result is unique.
- */
-export function makeUnique(names: readonly string[]): string[] {
-  const used = new Set(names);
-  const nextSuffix = new Map<string, number>();
-  const seen = new Set<string>();
-  return names.map((name) => {
-    if (!seen.has(name)) {
-      seen.add(name);
-      return name;
-    }
-    let k = nextSuffix.get(name) ?? 1;
-    while (used.has(`${name}.${k}`)) k++;
-    const unique = `${name}.${k}`;
-    nextSuffix.set(name, k + 1);
-    used.add(unique);
-    return unique;
-  });
-}
 
 function keepFeatureType(Y: SparseResponses, types: (string | null)[], type: string, file: string): SparseResponses {
   if (types.every((t) => t === null)) throw new Error(`${file} has no feature type column (id, name, type); featureType cannot be applied`);
