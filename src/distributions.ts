@@ -72,3 +72,17 @@ export function qt(p: number, df: number): number {
   if (df === Infinity) return -Math.SQRT2 * erfcinv(2 * p);
   return tQuantile(p, df);
 }
+
+/** R's quantile(x, type = 7) of sorted values. */
+export function quantile7(sorted: ArrayLike<number>, prob: number): number {
+  const h = (sorted.length - 1) * prob;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+}
+
+/** The summary's residual quantiles (Min, 1Q, Median, 3Q, Max) of values, as lme4 prints them. */
+export function residualQuantiles(values: Float64Array): { Min: number; "1Q": number; Median: number; "3Q": number; Max: number } {
+  const r = Float64Array.from(values).sort();
+  return { Min: r[0], "1Q": quantile7(r, 0.25), Median: quantile7(r, 0.5), "3Q": quantile7(r, 0.75), Max: r[r.length - 1] };
+}

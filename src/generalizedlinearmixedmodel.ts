@@ -30,7 +30,8 @@ import { qnorm } from "./random.js";
 import { pnorm } from "./rmath.js";
 import type { GlmmFitJSON, RanefGroup, VarCorrRow, VarCorrTerm } from "./results-types.js";
 import { formatGlmerSummary } from "./summary.js";
-import { coefGroups, groupCounts, ranefGroups, termCovariance, thetaNames, varCorrRows, varCorrTerms } from "./randomeffects.js";
+import { residualQuantiles } from "./distributions.js";
+import { coefGroups, groupCounts, orderTerms, ranefGroups, termCovariance, thetaNames, varCorrRows, varCorrTerms } from "./randomeffects.js";
 
 export interface GlmerOptions extends FrameOptions {
   /** "binomial", "poisson" (or a Family from family.ts, e.g. negativeBinomial(θ)). */
@@ -117,22 +118,6 @@ function placeholderResponse(frame: ModelFrame): GlmResponse {
 export async function glmer(formula: string | ParsedFormula, data: DataInput | Table, options: GlmerOptions): Promise<GeneralizedLinearMixedModel> {
   const kernels = await loadKernels(options?.engine ?? "auto");
   return GeneralizedLinearMixedModel.fit(kernels, formula, data, options);
-}
-
-/** Terms in θ order: decreasing number of levels, stable (as lme4). */
-function orderTerms(terms: ReTermData[]): ReTermData[] {
-  return terms
-    .map((t, i) => ({ t, i }))
-    .sort((a, b) => b.t.levels.length - a.t.levels.length || a.i - b.i)
-    .map(({ t }) => t);
-}
-
-/** R's quantile(type = 7) of sorted values. */
-function quantile(sorted: Float64Array, prob: number): number {
-  const h = (sorted.length - 1) * prob;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 
 /** lme4's glmer checks of the random-effects structure (check.nlev.gtr.1, check.nobs.vs.nlev, check.nobs.vs.nRE). */
@@ -920,8 +905,7 @@ export class GeneralizedLinearMixedModel {
   }
 
   private pearsonQuantiles(): GlmmFitJSON["scaled_residuals"] {
-    const r = this.residuals({ type: "pearson" }).sort();
-    return { Min: r[0], "1Q": quantile(r, 0.25), Median: quantile(r, 0.5), "3Q": quantile(r, 0.75), Max: r[r.length - 1] };
+    return residualQuantiles(this.residuals({ type: "pearson" }));
   }
 
   /** The structured result with the field names of the lme4 glmer reference fits. */

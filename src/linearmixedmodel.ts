@@ -13,7 +13,8 @@ import { minimize, type OptimizerName } from "./optim/index.js";
 import type { OptimOptions } from "./optim/bobyqa.js";
 import type { FitJSON, RanefGroup, VarCorrRow, VarCorrTerm } from "./results-types.js";
 import { formatSummary } from "./summary.js";
-import { coefGroups, groupCounts, ranefGroups, termCovariance, thetaNames, varCorrRows, varCorrTerms } from "./randomeffects.js";
+import { residualQuantiles } from "./distributions.js";
+import { coefGroups, groupCounts, orderTerms, ranefGroups, termCovariance, thetaNames, varCorrRows, varCorrTerms } from "./randomeffects.js";
 import { predict, type PredictOptions } from "./predict.js";
 import { confintProfile } from "./profile.js";
 import { confintBoot } from "./bootstrap.js";
@@ -62,14 +63,6 @@ export async function lmer(
   return LinearMixedModel.fit(kernels, formula, data, options);
 }
 
-/** Terms in the engine's order: decreasing number of levels, stable (lme4's and MixedModels.jl's order). */
-function orderTerms(terms: ReTermData[]): ReTermData[] {
-  return terms
-    .map((t, i) => ({ t, i }))
-    .sort((a, b) => b.t.levels.length - a.t.levels.length || a.i - b.i)
-    .map(({ t }) => t);
-}
-
 /** lme4's checks of the random-effects structure against the data (mkReTrms, checkNlevels, checkZdims). */
 function checkIdentifiable(frame: ModelFrame, p: number): void {
   const n = frame.n;
@@ -94,14 +87,6 @@ function checkIdentifiable(frame: ModelFrame, p: number): void {
   if (n <= p) {
     throw new Error(`fewer observations (${n}) than fixed effects (${p}): the model cannot be estimated`);
   }
-}
-
-/** R's quantile(type = 7). */
-function quantile(sorted: Float64Array, prob: number): number {
-  const h = (sorted.length - 1) * prob;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 
 export class LinearMixedModel {
@@ -701,8 +686,7 @@ export class LinearMixedModel {
 
   private scaledResidualQuantiles(): FitJSON["scaled_residuals"] {
     const s = this.sigma;
-    const r = this.residuals().map((v) => v / s).sort();
-    return { Min: r[0], "1Q": quantile(r, 0.25), Median: quantile(r, 0.5), "3Q": quantile(r, 0.75), Max: r[r.length - 1] };
+    return residualQuantiles(this.residuals().map((v) => v / s));
   }
 
   /** The structured result, with the field names of the lme4 reference fits. */

@@ -6,6 +6,7 @@
 
 import type { Column, LevelsOption, Table } from "./data.js";
 import { toColumns } from "./data.js";
+import { denseCholesky } from "./dense.js";
 import { ptTwoTailed } from "./distributions.js";
 import { parseFormula } from "./formula.js";
 import type { Expr, ParsedFormula } from "./formula-types.js";
@@ -146,32 +147,21 @@ export function fitFixedMany(formula: string, design: Table | Record<string, Arr
 function inverseCrossprod(X: Float64Array, n: number, p: number, names: string[]): Float64Array {
   const A = new Float64Array(p * p);
   for (let r = 0; r < n; r++) for (let a = 0; a < p; a++) for (let b = 0; b <= a; b++) A[a * p + b] += X[r * p + a] * X[r * p + b];
-  // A = L L' in the lower triangle
-  for (let j = 0; j < p; j++) {
-    let d = A[j * p + j];
-    for (let k = 0; k < j; k++) d -= A[j * p + k] ** 2;
-    if (!(d > 0)) throw new Error(`the fixed-effects design is singular at column '${names[j]}'`);
-    const ljj = Math.sqrt(d);
-    A[j * p + j] = ljj;
-    for (let i = j + 1; i < p; i++) {
-      let s = A[i * p + j];
-      for (let k = 0; k < j; k++) s -= A[i * p + k] * A[j * p + k];
-      A[i * p + j] = s / ljj;
-    }
-  }
+  const L = denseCholesky(A, p);
+  if (!L) throw new Error(`the fixed-effects design (${names.join(", ")}) is singular`);
   // (L L')⁻¹ column by column: solve L z = e_c, then L' x = z
   const inv = new Float64Array(p * p);
   const z = new Float64Array(p);
   for (let c = 0; c < p; c++) {
     for (let i = 0; i < p; i++) {
       let s = i === c ? 1 : 0;
-      for (let k = 0; k < i; k++) s -= A[i * p + k] * z[k];
-      z[i] = s / A[i * p + i];
+      for (let k = 0; k < i; k++) s -= L[i * p + k] * z[k];
+      z[i] = s / L[i * p + i];
     }
     for (let i = p - 1; i >= 0; i--) {
       let s = z[i];
-      for (let k = i + 1; k < p; k++) s -= A[k * p + i] * inv[k * p + c];
-      inv[i * p + c] = s / A[i * p + i];
+      for (let k = i + 1; k < p; k++) s -= L[k * p + i] * inv[k * p + c];
+      inv[i * p + c] = s / L[i * p + i];
     }
   }
   return inv;

@@ -116,3 +116,11 @@ export function groupCounts(terms: readonly ReTermData[]): Record<string, number
   for (const t of terms) out[t.group] = t.levels.length;
   return out;
 }
+
+/** Terms in θ order: decreasing number of levels, stable (lme4's and MixedModels.jl's order). */
+export function orderTerms(terms: readonly ReTermData[]): ReTermData[] {
+  return terms
+    .map((t, i) => ({ t, i }))
+    .sort((a, b) => b.t.levels.length - a.t.levels.length || a.i - b.i)
+    .map(({ t }) => t);
+}
