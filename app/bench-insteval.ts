@@ -1,6 +1,6 @@
 // InstEval, y ~ 1 + service + (1|s) + (1|d) + (1|dept:service) by ML, fitted once in the browser app
 // (headless Chromium, in its Web Worker) and once in Node with the same build, for the bench to cite.
-//   node scripts/build.mjs && npx tsx app/bench-insteval.ts
+//   node scripts/build.mjs && npx tsx app/bench-insteval.ts      (bench/suite.ts runs it for its table)
 // Prints one JSON line: seconds for the fit (lmer: model frame + optimisation, as the page's "Fitted in")
 // and until every result is shown (page) / computed (Node: summary + toJSON, the same work as the worker).
 import fs from "node:fs";
@@ -79,4 +79,4 @@ async function inNode(): Promise<Record<string, number | string>> {
 
 const page = await inPage();
 const node = await inNode();
-console.log(JSON.stringify({ formula, REML: false, page, node }, null, 2));
+console.log(JSON.stringify({ formula, REML: false, page, node }));

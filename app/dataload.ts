@@ -140,8 +140,13 @@ class PapaStream {
   }
 }
 
-/** One pass of the data through the builder. */
-function streamRecords(data: Blob, encoding: string, delimiter: string, builder: CSVTableBuilder): Promise<void> {
+/** What receives the parsed records, a chunk at a time (CSVTableBuilder, or matrixload's reader). */
+export interface RecordSink {
+  add(rows: string[][], errors: Papa.ParseError[]): void;
+}
+
+/** One pass of the data through the sink (it may throw to stop the pass with its message). */
+export function streamRecords(data: Blob, encoding: string, delimiter: string, builder: RecordSink): Promise<void> {
   return new Promise((resolve, reject) => {
     const input = new PapaStream(data.stream().pipeThrough(new TextDecoderStream(encoding)));
     let failed = false;

@@ -16,8 +16,11 @@ export interface FormulaCheck {
   problems: FormulaProblem[];
 }
 
-/** Every name the formula reads: the model frame looks each one up as a data column. */
-function names(f: ParsedFormula): Extract<Expr, { kind: "name" }>[] {
+/**
+ * Every name the formula reads: the model frame looks each one up as a data column. (fitMany's
+ * left side only names the responses, so `withResponse` false leaves it out.)
+ */
+function names(f: ParsedFormula, withResponse = true): Extract<Expr, { kind: "name" }>[] {
   const out = new Map<number, Extract<Expr, { kind: "name" }>>();
   const walk = (e: Expr): void => {
     switch (e.kind) {
@@ -37,7 +40,7 @@ function names(f: ParsedFormula): Extract<Expr, { kind: "name" }>[] {
         walk(e.right);
     }
   };
-  if (f.response) walk(f.response);
+  if (f.response && withResponse) walk(f.response);
   f.fixed.terms.forEach((t) => t.factors.forEach(walk));
   f.random.forEach((r) => {
     r.lhs.terms.forEach((t) => t.factors.forEach(walk));
@@ -74,8 +77,9 @@ function closest(name: string, columns: string[]): string[] {
 /**
  * Parses the formula and checks it against the data's columns (null: no data loaded yet, only syntax
  * and structure are checked). The messages are the parser's own, or say what the fit would reject.
+ * `oneSided`: a many-response formula (`~ condition + (1 | donor)`), whose responses are a matrix's rows.
  */
-export function checkFormula(text: string, columns: string[] | null): FormulaCheck {
+export function checkFormula(text: string, columns: string[] | null, opts: { oneSided?: boolean } = {}): FormulaCheck {
   let parsed: ParsedFormula;
   try {
     parsed = parseFormula(text);
@@ -84,16 +88,17 @@ export function checkFormula(text: string, columns: string[] | null): FormulaChe
     return { parsed: null, problems: [{ message: e instanceof Error ? e.message : String(e), pos: -1, end: -1 }] };
   }
   const problems: FormulaProblem[] = [];
-  if (parsed.response === null) problems.push({ message: "the formula has no response: write it left of ~, as in y ~ x + (1 | g)", pos: -1, end: -1 });
+  if (parsed.response === null && !opts.oneSided) problems.push({ message: "the formula has no response: write it left of ~, as in y ~ x + (1 | g)", pos: -1, end: -1 });
   if (parsed.random.length === 0) {
     problems.push({ message: "no random-effects term: add one like (1 | group), or (x | group) for a random slope", pos: -1, end: -1 });
   }
   if (columns) {
-    for (const nm of names(parsed)) {
+    const what = opts.oneSided ? "the metadata has" : "the data has";
+    for (const nm of names(parsed, !opts.oneSided)) {
       if (columns.includes(nm.name)) continue;
       const close = closest(nm.name, columns);
       const hint = close.length ? `did you mean ${close.map((c) => `'${c}'`).join(" or ")}?` : `columns: ${columns.slice(0, 20).join(", ")}${columns.length > 20 ? ", ..." : ""}`;
-      problems.push({ message: `unknown column '${nm.name}' at position ${nm.pos}: the data has no column of that name (${hint})`, pos: nm.pos, end: nm.end });
+      problems.push({ message: `unknown column '${nm.name}' at position ${nm.pos}: ${what} no column of that name (${hint})`, pos: nm.pos, end: nm.end });
     }
   }
   return { parsed, problems };

@@ -1,26 +1,18 @@
 // The page: data and formula input, the fit worker's lifecycle (start, progress, cancel), and the
 // results (summary, tables, warnings, plots, JSON, downloads). All computing happens in worker.ts;
-// this thread only draws, so it stays responsive during a fit.
+// this thread only draws, so it stays responsive during a fit. The many-response mode (a model per row
+// of a matrix) is many-page.ts, with its own worker.
 import type { TidyRow } from "../src/tidy.js";
 import { EXAMPLES } from "./examples.js";
 import { checkFormula, quoteName, suggest, type FormulaProblem } from "./formula-check.js";
-import { caterpillarLayout, caterpillarPanel, pngOf, qqPlot, residualPlot, svgDocument, trajectoryLayout, trajectoryRow, warmUp } from "./plots.js";
+import { fileProblem, formatBytes, MAX_FILE_BYTES } from "./limits.js";
+import { setupManyMode } from "./many-page.js";
+import { warmUpMany } from "./many-plots.js";
+import { fmt, fmtP, table } from "./tables.js";
+import { errorPara, highlighted, markedFormula, setErrors } from "./errorbox.js";
+import { download, figure as makeFigure, figureNote, type Figure } from "./figure.js";
+import { caterpillarLayout, caterpillarPanel, qqPlot, residualPlot, trajectoryLayout, trajectoryRow, warmUp } from "./plots.js";
 import type { CaterpillarData, ColumnInfo, DataSource, ErrorSpan, FamilyChoice, FitRequest, FromWorker, PlotData, Stage, ToWorker } from "./protocol.js";
-
-/**
- * The largest file the page reads. The worker streams the file into typed columns (never the whole
- * text), so memory goes with rows and columns: a 500 MB file of 27 million rows (y, x, g) reads in under
- * a minute and fits y ~ x + (1 | g) with Chromium at about 4 GB in all. Far beyond that the tab runs out
- * of memory and crashes instead of failing with a message. `?maxFileBytes=N` lowers it (tests).
- */
-const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
-
-function maxFileBytes(): number {
-  const v = new URLSearchParams(location.search).get("maxFileBytes");
-  const n = v === null ? NaN : Number(v);
-  return Number.isInteger(n) && n > 0 ? Math.min(n, DEFAULT_MAX_FILE_BYTES) : DEFAULT_MAX_FILE_BYTES;
-}
-const MAX_FILE_BYTES = maxFileBytes();
 
 const byId = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -54,7 +46,6 @@ const ui = {
   fit: byId<HTMLButtonElement>("fit-button"),
   cancel: byId<HTMLButtonElement>("cancel-button"),
   progress: byId<HTMLDivElement>("progress"),
-  error: byId<HTMLDivElement>("error"),
   results: byId<HTMLElement>("results"),
   warnings: byId<HTMLDivElement>("warnings"),
   summary: byId<HTMLPreElement>("summary"),
@@ -187,25 +178,6 @@ function onWorkerMessage(msg: FromWorker): void {
 // ---------------------------------------------------------------------------------------------------
 // Data
 
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} bytes`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GB`;
-}
-
-/** Checks a picked file before anything reads it: the size limit is decided from file.size alone. */
-function fileProblem(file: File, what: string): string | null {
-  if (file.size > MAX_FILE_BYTES) {
-    return (
-      `'${file.name}' is ${formatBytes(file.size)}, larger than the ${formatBytes(MAX_FILE_BYTES)} this page can read ` +
-      `(the browser tab would run out of memory). Use the command line (lmm fit) for files this large, or a subset of the rows.`
-    );
-  }
-  if (file.size === 0) return `'${file.name}' is empty (0 bytes): choose a ${what} with a header row and data rows`;
-  return null;
-}
-
 function loadSource(src: DataSource): void {
   if (running) {
     // The worker handles one message at a time: new data would wait for the fit, so stop the fit.
@@ -302,15 +274,6 @@ function updateFormulaCheck(): void {
   renderErrors();
 }
 
-/** The formula with [pos, end) marked; a position at the end marks a blank so it stays visible. */
-function highlighted(text: string, pos: number, end: number): Node[] {
-  const p = Math.max(0, Math.min(pos, text.length));
-  const e = Math.max(p, Math.min(end, text.length));
-  const mark = document.createElement("mark");
-  mark.textContent = e > p ? text.slice(p, e) : " ";
-  return [document.createTextNode(text.slice(0, p)), mark, document.createTextNode(text.slice(e))];
-}
-
 function updateSuggestions(): void {
   const caret = ui.formula.selectionStart ?? ui.formula.value.length;
   const names = columns ? columns.map((c) => c.name) : [];
@@ -381,30 +344,16 @@ function insertAtCaret(text: string): void {
 
 function renderErrors(): void {
   const parts: HTMLElement[] = [];
-  const para = (text: string) => {
-    const p = document.createElement("p");
-    p.textContent = text;
-    return p;
-  };
-  if (errors.data) parts.push(para(`Data: ${errors.data}`));
+  if (errors.data) parts.push(errorPara(`Data: ${errors.data}`));
   for (const p of errors.formula) {
-    parts.push(para(`Formula: ${p.message}`));
-    if (p.pos >= 0) {
-      const code = document.createElement("code");
-      code.append(...highlighted(ui.formula.value, p.pos, p.end));
-      parts.push(code);
-    }
+    parts.push(errorPara(`Formula: ${p.message}`));
+    if (p.pos >= 0) parts.push(markedFormula(ui.formula.value, p.pos, p.end));
   }
   if (errors.fit) {
-    parts.push(para(`Fit: ${errors.fit.message}`));
-    if (errors.fit.span) {
-      const code = document.createElement("code");
-      code.append(...highlighted(errors.fit.span.formula, errors.fit.span.pos, errors.fit.span.end));
-      parts.push(code);
-    }
+    parts.push(errorPara(`Fit: ${errors.fit.message}`));
+    if (errors.fit.span) parts.push(markedFormula(errors.fit.span.formula, errors.fit.span.pos, errors.fit.span.end));
   }
-  ui.error.replaceChildren(...parts);
-  ui.error.hidden = parts.length === 0;
+  setErrors("single", parts);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -641,73 +590,15 @@ async function renderPlots(p: PlotData, id: number): Promise<void> {
   if (cat) ui.plots.append(cat);
 }
 
-function figureNote(testid: string, title: string, note: string): HTMLElement {
-  const f = document.createElement("figure");
-  f.className = "plot";
-  f.dataset.testid = `plot-${testid}`;
-  const cap = document.createElement("figcaption");
-  cap.textContent = title;
-  const p = document.createElement("p");
-  p.className = "note";
-  p.textContent = note;
-  f.append(cap, p);
-  return f;
-}
-
-/** A plot's figure, filled with its SVG parts one at a time, with SVG and PNG export of all of them. */
-interface Figure {
-  element: HTMLElement;
-  add(svg: SVGSVGElement): void;
-}
-
+/** A figure of this fit's plots: exported files are named after the data, a failed PNG is a fit error. */
 function figure(testid: string, title: string, note: string, exportTitle: string, direction: "row" | "column"): Figure {
-  const f = figureNote(testid, title, note);
-  const box = document.createElement("div");
-  box.className = `parts ${direction}`;
-  const parts: SVGSVGElement[] = [];
-  const exports = document.createElement("div");
-  exports.className = "exports";
-  const file = `${lastResult?.name ?? "fit"}-${testid.replace(/[^\w.-]+/g, "_")}`;
-  const svgButton = button("SVG", `export-svg-${testid}`, () => {
-    download(new Blob([svgDocument(parts, exportTitle, direction).text], { type: "image/svg+xml" }), `${file}.svg`);
-  });
-  const pngButton = button("PNG", `export-png-${testid}`, async () => {
-    try {
-      download(await pngOf(svgDocument(parts, exportTitle, direction)), `${file}.png`);
-    } catch (e) {
-      errors.fit = { message: `PNG export failed: ${e instanceof Error ? e.message : String(e)}` };
+  return makeFigure(testid, title, note, exportTitle, direction, {
+    fileBase: () => lastResult?.name ?? "fit",
+    onError: (message) => {
+      errors.fit = { message };
       renderErrors();
-    }
-  });
-  exports.append(svgButton, pngButton);
-  f.append(box, exports);
-  return {
-    element: f,
-    add(svg) {
-      parts.push(svg);
-      box.append(svg);
     },
-  };
-}
-
-function button(label: string, testid: string, onClick: () => void): HTMLButtonElement {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.className = "small";
-  b.textContent = label;
-  b.dataset.testid = testid;
-  b.addEventListener("click", onClick);
-  return b;
-}
-
-function download(blob: Blob, name: string): void {
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+  });
 }
 
 function renderWarnings(warnings: string[]): void {
@@ -745,44 +636,6 @@ function explainWarning(warning: string): string {
 }
 
 // Tables ---------------------------------------------------------------------------------------------
-
-function fmt(v: number | null | undefined): string {
-  if (v === null || v === undefined || Number.isNaN(v)) return "NA";
-  if (!Number.isFinite(v)) return v > 0 ? "Inf" : "-Inf";
-  const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-4)) return v.toExponential(3);
-  return Number(v.toPrecision(5)).toString();
-}
-
-function fmtP(p: number | null | undefined): string {
-  if (p === null || p === undefined || Number.isNaN(p)) return "NA";
-  // As the printed summary (R's format.pval with its digits).
-  if (p < 2.2e-16) return "< 2e-16";
-  return p < 1e-4 ? p.toExponential(2) : Number(p.toPrecision(3)).toString();
-}
-
-function table(el: HTMLTableElement, head: string[], rows: string[][], textColumns = 1): void {
-  const thead = document.createElement("thead");
-  const tr = document.createElement("tr");
-  for (const h of head) {
-    const th = document.createElement("th");
-    th.textContent = h;
-    tr.append(th);
-  }
-  thead.append(tr);
-  const tbody = document.createElement("tbody");
-  for (const r of rows) {
-    const row = document.createElement("tr");
-    r.forEach((cell, i) => {
-      const td = document.createElement("td");
-      td.textContent = cell;
-      if (i < textColumns) td.className = "text";
-      row.append(td);
-    });
-    tbody.append(row);
-  }
-  el.replaceChildren(thead, tbody);
-}
 
 function renderTables(rows: TidyRow[], call: "lmer" | "glmer"): void {
   const fixed = rows.filter((r) => r.effect === "fixed");
@@ -857,8 +710,10 @@ function setupDataInputs(): void {
     if (source?.kind === "file") useFiles(source.file, ui.levelsInput.files?.[0]);
   });
   let depth = 0;
+  // Files dropped in the many-response mode are not a data table: that mode takes its two files from its pickers.
+  const single = () => document.body.dataset.mode !== "many";
   document.addEventListener("dragenter", (e) => {
-    if (!e.dataTransfer?.types.includes("Files")) return;
+    if (!e.dataTransfer?.types.includes("Files") || !single()) return;
     depth++;
     document.body.classList.add("dragging");
   });
@@ -872,7 +727,7 @@ function setupDataInputs(): void {
     depth = 0;
     document.body.classList.remove("dragging");
     const files = Array.from(e.dataTransfer?.files ?? []);
-    if (files.length === 0) return;
+    if (files.length === 0 || !single()) return;
     const isJSON = (f: File) => /\.json$/i.test(f.name);
     const data = files.find((f) => !isJSON(f));
     const levels = files.find(isJSON);
@@ -945,6 +800,7 @@ function main(): void {
   setupResults();
   updateFamilyControls();
   startWorker();
+  setupManyMode();
   ui.footer.textContent =
     `Cross-origin isolated: ${globalThis.crossOriginIsolated ? "yes" : "no"} · fits run in a Web Worker with the WebAssembly engine · ` +
     `the JSON is the object lmm fit --json prints.`;
@@ -954,7 +810,10 @@ function main(): void {
   setBodyState("fit", "idle");
   // Safari has no requestIdleCallback; a timeout does the same job there.
   const idle = window.requestIdleCallback ?? ((f: () => void) => setTimeout(f, 500));
-  idle(() => timed("warm up plots", warmUp));
+  idle(() => {
+    timed("warm up plots", warmUp);
+    timed("warm up many-response plots", warmUpMany);
+  });
 }
 
 main();

@@ -3,11 +3,12 @@
 import * as Plot from "@observablehq/plot";
 import type { CaterpillarData, QQData, ResidualBins, ResidualPoints, TrajectoryData } from "./protocol.js";
 
-const STYLE = { fontSize: "12px", background: "white", color: "#222" };
+/** The look shared by every plot of the page. */
+export const STYLE = { fontSize: "12px", background: "white", color: "#222" };
 /** Unlabelled caterpillar panels draw each level's interval up to this many levels, a band beyond. */
 const SEGMENT_LEVELS = 300;
 
-function svgOf(el: Element): SVGSVGElement {
+export function svgOf(el: Element): SVGSVGElement {
   // Plot wraps the SVG in a <figure> only for legends, titles and captions, which these plots do not use.
   if (!(el instanceof SVGSVGElement)) throw new Error("internal: expected Plot to return an <svg>");
   return el;

@@ -10,6 +10,12 @@ import { toCSV } from "../src/tidy.js";
 import type { Table } from "../src/data.js";
 import { caterpillarData, glmmPlotData, glmmTidy, plotData } from "./analysis.js";
 import { describeColumns, parseLevels, readTable } from "./dataload.js";
+import { registerThreadSpawner } from "../src/threads.js";
+import { browserHelperCount, browserThreadSpawner } from "../src/threads-browser.js";
+
+// The threads build runs where the page is cross-origin isolated (lmm serve); loadKernels falls back
+// to the single-thread SIMD build on a plain static server.
+registerThreadSpawner(browserThreadSpawner, browserHelperCount());
 import type { DataSource, FitRequest, FromWorker, PlotData, Stage, ToWorker } from "./protocol.js";
 
 // The DOM lib types `self` as a Window; this is the part of DedicatedWorkerGlobalScope used here.

@@ -225,12 +225,15 @@ function factorDiagonal(a: usize, rowBytes: usize, k0: i32, k1: i32): i32 {
   return 0;
 }
 
-/** Columns k0 ≤ j < k1 of the rows i ≥ k1 below the diagonal block. */
-function solveBelow(a: usize, rowBytes: usize, n: i32, k0: i32, k1: i32): void {
+/**
+ * Columns k0 ≤ j < k1 of the rows i0 ≤ i < i1 below the diagonal block (i0 - k1 a multiple of 4; i1
+ * likewise or n): rows are independent here, so threads can take disjoint ranges.
+ */
+function solveBelow(a: usize, rowBytes: usize, n: i32, k0: i32, k1: i32, i0: i32, i1: i32): void {
   const off = <usize>k0 << 3;
-  let i = k1;
-  for (; i + 4 <= n; i += 4) solveQuad(a, rowBytes, a + <usize>i * rowBytes, k0, k1);
-  for (; i < n; i++) {
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) solveQuad(a, rowBytes, a + <usize>i * rowBytes, k0, k1);
+  for (; i < i1; i++) {
     const ri = a + <usize>i * rowBytes;
     for (let j = k0; j < k1; j++) {
       const s = a + <usize>j * rowBytes;
@@ -242,15 +245,18 @@ function solveBelow(a: usize, rowBytes: usize, n: i32, k0: i32, k1: i32): void {
 /**
  * C[i][j] -= Σ_{k0≤k<k1} L[i][k] L[j][k] for k1 ≤ j ≤ i < n: the trailing (Schur complement) update of
  * one right-looking step, in 4×2 tiles; the tiles on the diagonal compute a few unused upper entries
- * (from lower-triangle inputs) but store only the lower ones.
+ * (from lower-triangle inputs) but store only the lower ones. Only rows i0 ≤ i < i1 (i0 - k1 a multiple
+ * of 4; i1 likewise or n): each entry is one tile's work whichever range holds its row, so threads
+ * taking disjoint ranges give the serial result bit for bit.
  */
-function trailingUpdate(a: usize, rowBytes: usize, n: i32, k0: i32, k1: i32): void {
+function trailingUpdate(a: usize, rowBytes: usize, n: i32, k0: i32, k1: i32, i0: i32, i1: i32): void {
   const off = <usize>k0 << 3;
   const kb = k1 - k0;
   const iEnd = k1 + ((n - k1) & ~3);
-  for (let jb = k1; jb < iEnd; jb += JB) {
+  const rowsEnd = min(i1, iEnd);
+  for (let jb = k1; jb < rowsEnd; jb += JB) {
     const je = min(jb + JB, iEnd);
-    for (let i = jb; i < iEnd; i += 4) {
+    for (let i = max(jb, i0); i < rowsEnd; i += 4) {
       const r0 = a + <usize>i * rowBytes;
       const r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
       const jEnd = min(i, je);
@@ -285,7 +291,7 @@ function trailingUpdate(a: usize, rowBytes: usize, n: i32, k0: i32, k1: i32): vo
   // the last n - iEnd < 4 rows: the same tiles with the missing rows aliased to the first (their sums
   // are dropped), then their own small triangle
   const nt = n - iEnd;
-  if (nt == 0) return;
+  if (nt == 0 || i1 < n) return;
   const r0 = a + <usize>iEnd * rowBytes;
   const r1 = nt > 1 ? r0 + rowBytes : r0;
   const r2 = nt > 2 ? r1 + rowBytes : r0;
@@ -325,10 +331,34 @@ export function choleskyStrided(a: usize, n: i32, ld_: i32): i32 {
     const info = factorDiagonal(a, rowBytes, k0, k1);
     if (info != 0) return info;
     if (k1 == n) break;
-    solveBelow(a, rowBytes, n, k0, k1);
-    trailingUpdate(a, rowBytes, n, k0, k1);
+    solveBelow(a, rowBytes, n, k0, k1, k1, n);
+    trailingUpdate(a, rowBytes, n, k0, k1, k1, n);
   }
   return 0;
+}
+
+// The steps of choleskyStrided one by one, for a team of threads sharing the memory (src/threads.ts):
+// one thread factors the diagonal block, then each takes a row range of the solve, then (after all
+// have finished it) a row range of the trailing update.
+
+/** The column block NB of one step. */
+export function choleskyStep(): i32 {
+  return NB;
+}
+
+/** Factors the diagonal block of the step at column k0; 0 or the failing pivot as choleskyStrided. */
+export function choleskyDiagonal(a: usize, n: i32, ld_: i32, k0: i32): i32 {
+  return factorDiagonal(a, <usize>ld_ << 3, k0, min(k0 + NB, n));
+}
+
+/** The step at k0's solve for rows i0 ≤ i < i1. */
+export function choleskySolveRows(a: usize, n: i32, ld_: i32, k0: i32, i0: i32, i1: i32): void {
+  solveBelow(a, <usize>ld_ << 3, n, k0, min(k0 + NB, n), i0, i1);
+}
+
+/** The step at k0's trailing update of rows i0 ≤ i < i1. */
+export function choleskyUpdateRows(a: usize, n: i32, ld_: i32, k0: i32, i0: i32, i1: i32): void {
+  trailingUpdate(a, <usize>ld_ << 3, n, k0, min(k0 + NB, n), i0, i1);
 }
 
 /** In-place lower Cholesky factor of a dense row-major n×n matrix. */
@@ -526,7 +556,15 @@ export function sandwichBlocks(
 export function schurDowndate(
   k1: i32, panelStart: usize, panelRow: usize, panelOf: usize, rowPtr: usize, rowEntry: usize, P: usize, q: i32, C: usize,
 ): void {
-  for (let ra: i32 = 0; ra < q; ra++) {
+  schurDowndateRows(k1, panelStart, panelRow, panelOf, rowPtr, rowEntry, P, q, C, 0, q);
+}
+
+/** schurDowndate for the rows ra0 ≤ ra < ra1 of C only (rows are independent: threads split them). */
+export function schurDowndateRows(
+  k1: i32, panelStart: usize, panelRow: usize, panelOf: usize, rowPtr: usize, rowEntry: usize, P: usize, q: i32, C: usize,
+  ra0: i32, ra1: i32,
+): void {
+  for (let ra: i32 = ra0; ra < ra1; ra++) {
     const crow = C + (<usize>(ra * q) << 3);
     const e1 = ldi(rowPtr, ra + 1);
     for (let e = ldi(rowPtr, ra); e < e1; e++) {

@@ -17,7 +17,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { BlockedSystem, type ReBlock } from "../src/blocked.js";
-import { instantiateKernels } from "../src/engine.js";
+import { instantiateKernels, instantiateThreadsKernels } from "../src/engine.js";
+import { registerThreadSpawner } from "../src/threads.js";
+import { nodeHelperCount, nodeThreadSpawner } from "../src/threads-node.js";
 import { parseFormula } from "../src/formula.js";
 import { TsKernels, type EngineName, type Kernels } from "../src/kernels.js";
 import { LinearMixedModel } from "../src/linearmixedmodel.js";
@@ -69,6 +71,10 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..")
 
 async function kernelsFor(engine: EngineName): Promise<Kernels> {
   if (engine === "ts") return new TsKernels();
+  if (engine === "wasm-threads") {
+    registerThreadSpawner(nodeThreadSpawner, nodeHelperCount());
+    return instantiateThreadsKernels(new Uint8Array(fs.readFileSync(path.join(root, "build", "threads.wasm"))), nodeHelperCount(), true);
+  }
   const file = engine === "wasm-simd" ? "simd.wasm" : "release.wasm";
   return instantiateKernels(engine, new Uint8Array(fs.readFileSync(path.join(root, "build", file))));
 }

@@ -7,7 +7,10 @@
 // with Rscript on a sample of the same responses when R is installed, else the stored per-gene time
 // of test/fixtures/reference/fits/singlecell-pergene.json, extrapolated to the response count.
 // Uses the built package (dist/node: the workers run the bundle). Run: npm run bench:many [-- --quick]
-import { execFileSync } from "node:child_process";
+// Last, `lmm many` on a dense counts CSV of 20,000 genes × 2,400 cells generated here (not committed):
+// its peak memory streamed (as it reads dense files) against the matrix's size and against the same
+// fit with the matrix read into memory first (as `lmm many` did before it streamed).
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -210,3 +213,89 @@ const keys = Object.keys(rows[0]);
 const md = [`| ${keys.join(" | ")} |`, `|${keys.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${keys.map((k) => r[k]).join(" | ")} |`)].join("\n");
 fs.writeFileSync(path.join(outDir, "fitmany.md"), md + "\n");
 console.log("\n" + md);
+
+// ---------------------------------------------------------------------------------------------------
+// Streaming: peak memory of `lmm many` on a generated dense CSV, in a fresh process each time.
+
+/** Integer counts (Poisson, donor effects) of `genes` genes × 8 donors × `perDonor` cells, and the cell table. */
+function writeCountsCSV(dir: string, genes: number, perDonor: number): { matrix: string; meta: string; cells: number } {
+  const rng = new Rng(7);
+  const cells = Array.from({ length: 8 * perDonor }, (_, i) => `c${Math.floor(i / perDonor)}_${i % perDonor}`);
+  const meta = path.join(dir, "cells.csv");
+  fs.writeFileSync(meta, "cell,donor,condition\n" + cells.map((c, i) => `${c},D${Math.floor(i / perDonor) + 1},${i < 4 * perDonor ? "ctrl" : "stim"}`).join("\n") + "\n");
+  const matrix = path.join(dir, "counts.csv");
+  const fd = fs.openSync(matrix, "w");
+  fs.writeSync(fd, ["gene", ...cells].join(",") + "\n");
+  const row = new Array<number>(cells.length);
+  for (let g = 0; g < genes; g++) {
+    const base = -0.7 + 2 * rng.uniform();
+    const u = Array.from({ length: 8 }, () => 0.3 * rng.normal());
+    for (let i = 0; i < cells.length; i++) {
+      const d = Math.floor(i / perDonor);
+      row[i] = poisson(rng, Math.exp(base + u[d] + (g % 10 === 0 && d >= 4 ? 0.4 : 0)));
+    }
+    fs.writeSync(fd, `G${g + 1},${row.join(",")}\n`);
+  }
+  fs.closeSync(fd);
+  return { matrix, meta, cells: cells.length };
+}
+
+/** Poisson deviate by inversion (the means here are small). */
+function poisson(rng: InstanceType<typeof Rng>, mu: number): number {
+  let k = 0, p = Math.exp(-mu), c = p;
+  const u = rng.uniform();
+  while (u > c && k < 1000) c += p *= mu / ++k;
+  return k;
+}
+
+/** Peak RSS (the whole process: every thread) of `node args`, told by the process as it exits. */
+const PEAK_RSS = 'data:text/javascript,process.on("exit",()=>process.stderr.write("maxrss_kb="+process.resourceUsage().maxRSS+"\\n"))';
+
+function peakOf(args: string[]): { seconds: number; peakMB: number } {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ["--import", PEAK_RSS, ...args], { cwd: root, encoding: "utf8", maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`node ${args.join(" ")} failed: ${r.stderr}`);
+  const kb = Math.max(...Array.from(r.stderr.matchAll(/maxrss_kb=(\d+)/g), (m) => Number(m[1]))); // workers may report too
+  return { seconds: (performance.now() - t0) / 1000, peakMB: kb / 1024 };
+}
+
+{
+  const genes = quick ? 2000 : 20000;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fitmany-stream-bench-"));
+  try {
+    const { matrix, meta, cells } = writeCountsCSV(dir, genes, 300);
+    const matrixMB = (genes * cells * 8) / 2 ** 20;
+    const csvMB = fs.statSync(matrix).size / 2 ** 20;
+    const formula = "~ condition + (1 | donor)";
+    console.log(`\nlmm many --normalize --min-detected 0.05 on a dense CSV of ${genes} genes × ${cells} cells (matrix ${matrixMB.toFixed(0)} MB as doubles, CSV ${csvMB.toFixed(0)} MB)`);
+    const streamed = peakOf(["bin/lmm.js", "many", "--matrix", matrix, "--meta", meta, "-f", formula, "-o", path.join(dir, "out.csv"), "--normalize", "--min-detected", "0.05"]);
+    console.log(`  streamed (chunk size 32): peak RSS ${streamed.peakMB.toFixed(0)} MB, ${streamed.seconds.toFixed(1)} s`);
+    // What `lmm many` did before it streamed: the whole matrix read, normalised and filtered in memory.
+    const inMemoryScript = `
+      const { fitMany, readDenseMatrix, readCSV, logNormalize, filterResponses, alignMetadata } = await import(${JSON.stringify(path.join(root, "dist/node/index.js"))});
+      const Y = await readDenseMatrix(${JSON.stringify(matrix)});
+      const design = alignMetadata(readCSV(${JSON.stringify(meta)}), "cell", Y.obsIds).table;
+      const Z = filterResponses(logNormalize(Y), { minDetectedFraction: 0.05 });
+      await fitMany(${JSON.stringify(formula)}, design, { ...Z, obsIds: undefined });`;
+    const script = path.join(dir, "in-memory.mjs");
+    fs.writeFileSync(script, inMemoryScript);
+    const inMemory = peakOf([script]);
+    console.log(`  matrix in memory first: peak RSS ${inMemory.peakMB.toFixed(0)} MB, ${inMemory.seconds.toFixed(1)} s`);
+    const stream = [
+      {
+        case: `lmm many, ${genes} genes × ${cells} cells dense CSV, --normalize --min-detected 0.05`,
+        matrix_MB: +matrixMB.toFixed(0),
+        csv_MB: +csvMB.toFixed(0),
+        streamed_peak_rss_MB: +streamed.peakMB.toFixed(0),
+        streamed_s: +streamed.seconds.toFixed(1),
+        in_memory_peak_rss_MB: +inMemory.peakMB.toFixed(0),
+        in_memory_s: +inMemory.seconds.toFixed(1),
+      },
+    ];
+    fs.writeFileSync(path.join(outDir, "fitmany-stream.json"), JSON.stringify(stream, null, 2));
+    const k = Object.keys(stream[0]);
+    fs.writeFileSync(path.join(outDir, "fitmany-stream.md"), [`| ${k.join(" | ")} |`, `|${k.map(() => "---").join("|")}|`, `| ${k.map((x) => stream[0][x as keyof (typeof stream)[0]]).join(" | ")} |`].join("\n") + "\n");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -11,6 +11,8 @@
 // (maxRSS after the first fit: Node, the data and one fit) is its own; lme4 likewise runs in one R
 // process per dataset (VmHWM after the first fit). The simulated datasets come from
 // bench/simulate.ts (seeded, written to bench/data/, not committed).
+// With Chromium and dist/app, InstEval is also fitted in the browser app (app/bench-insteval.ts) and
+// its page time reported next to Node's (`--only InstEval-page` for that alone).
 // The WebAssembly/TypeScript kernel comparison with benchmark.js stays in bench/lmm.bench.ts.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -187,7 +189,11 @@ interface Row {
   lme4?: Lme4Result | null;
   /** With lme4 measured: its stored time too (the reference fits, timed on an otherwise idle machine). */
   lme4Stored?: Lme4Result | null;
+  /** InstEval with the threads engine: the single-thread SIMD fit too, for the threads' gain. */
+  oursSingle?: CaseResult;
 }
+/** The engine lmer's "auto" picks in Node: the threads build with a second core. */
+const OURS_ENGINE: CaseSpec["engine"] = (typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length) > 1 ? "wasm-threads" : "wasm-simd";
 const rows = new Map<string, Row>();
 for (const c of cases) {
   if (only && !only.has(c.id)) continue;
@@ -214,7 +220,8 @@ for (const c of cases) {
     evalTheta: scalingTheta,
     systemOnly: c.systemOnly !== undefined,
   });
-  row.ours = runChild(spec("wasm-simd", c.ours)) as CaseResult;
+  row.ours = runChild(spec(OURS_ENGINE, c.ours)) as CaseResult;
+  if (c.id === "InstEval" && OURS_ENGINE === "wasm-threads") row.oursSingle = runChild(spec("wasm-simd", c.ours)) as CaseResult;
   if (useTs && !c.systemOnly) row.ts = runChild(spec("ts", c.ts), TS_TIMEOUT_S);
   if (!c.systemOnly) {
     row.lme4 = haveR ? runLme4(c, tmp) : storedLme4(c);
@@ -222,6 +229,36 @@ for (const c of cases) {
   }
 }
 fs.rmSync(tmp, { recursive: true, force: true });
+
+// ---------------------------------------------------------------------------------------------------
+// InstEval in the browser app: app/bench-insteval.ts fits it once in the page (headless Chromium, the
+// app's Web Worker) and once in Node with the same build, in a child process of its own. `--only
+// InstEval` or `--only InstEval-page` selects it; without Chromium or dist/app the table says so.
+
+const PAGE_ID = "InstEval-page";
+type PageTimes = Record<string, number | string>;
+type PageBench = { page: PageTimes; node: PageTimes } | { skipped: string };
+
+function runPageBench(): PageBench {
+  const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+  if (!fs.existsSync(chromium)) {
+    console.error(`${PAGE_ID}: no Chromium at ${chromium} (CHROMIUM_PATH): not measured`);
+    return { skipped: "not measured (no chromium)" };
+  }
+  if (!fs.existsSync(path.join(root, "dist/app/index.html"))) return { skipped: "not measured (no dist/app: run node scripts/build.mjs)" };
+  console.error(`${PAGE_ID}: InstEval fitted in the browser app (headless Chromium) and in Node`);
+  const child = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "app/bench-insteval.ts")], {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    timeout: 30 * 60 * 1000,
+  });
+  if (child.status !== 0) return { skipped: `not measured (app/bench-insteval.ts failed with status ${child.status}${child.signal ? `, ${child.signal}` : ""})` };
+  const lines = child.stdout.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]) as PageBench;
+}
+
+const pageBench: PageBench | null = !only || only.has(PAGE_ID) || only.has("InstEval") ? runPageBench() : null;
 
 // ---------------------------------------------------------------------------------------------------
 // Report
@@ -256,6 +293,37 @@ const main = [
   }),
 ];
 
+const num = (v: number | string | undefined) => (typeof v === "number" ? v : NaN);
+const pageRows = !pageBench
+  ? []
+  : "skipped" in pageBench
+    ? [`| InstEval (browser page) | ${pageBench.skipped} | — | — |`]
+    : [
+        `| InstEval (browser page): fit | ${fmtTime(num(pageBench.page.fit_s))} | ${fmtTime(num(pageBench.node.fit_s))} | ${(num(pageBench.page.fit_s) / num(pageBench.node.fit_s)).toFixed(2)}× |`,
+        `| InstEval (browser page): to all results | ${fmtTime(num(pageBench.page.click_to_all_results_s))} (click to every result shown) | ` +
+          `${fmtTime(num(pageBench.node.fit_to_all_results_s))} (fit, summary, JSON) | ${(num(pageBench.page.click_to_all_results_s) / num(pageBench.node.fit_to_all_results_s)).toFixed(2)}× |`,
+      ];
+const pageSection = !pageBench
+  ? []
+  : [
+      "## InstEval in the browser page",
+      "",
+      "One fit of `y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept:service)` by ML in the app (app/bench-insteval.ts: headless Chromium, " +
+        "the data read from a file input, the fit in the page's Web Worker; \"fit\" is the page's \"Fitted in\") and one in Node with the same build.",
+      "",
+      "| | page | Node | page / Node |",
+      "|---|---|---|---|",
+      ...pageRows,
+      ...("skipped" in pageBench
+        ? []
+        : [
+            "",
+            `Chromium ${pageBench.page.browser}, ${pageBench.page.engine} engine, objective ${num(pageBench.page.objective).toFixed(4)} (Node: ${pageBench.node.node}, ` +
+              `${pageBench.node.engine}, ${num(pageBench.node.objective).toFixed(4)}); the page read and parsed the CSV in ${fmtTime(num(pageBench.page.read_parse_s))}.`,
+          ]),
+      "",
+    ];
+
 const longRows = [...rows.values()].filter((r) => r.c.id.startsWith("long-")).sort((a, b) => a.ours!.n - b.ours!.n);
 const ingest = [
   "| dataset | rows | CSV read (streaming) | model frame | A = [Z X y]'[Z X y] | per evaluation (update of L) | evaluation θ |",
@@ -275,7 +343,11 @@ const verdict = (ok: boolean | undefined) => (ok === undefined ? "not measured" 
 const inst = rows.get("InstEval");
 if (inst?.lme4 && inst.ours?.fit_s) {
   const x = inst.lme4.time_s / inst.ours.fit_s;
-  targets.push(`- InstEval at least 10× faster than lme4: ${x.toFixed(1)}× (${fmtTime(inst.ours.fit_s)} vs ${fmtTime(inst.lme4.time_s)}${inst.lme4.source === "stored" ? ", stored" : ""}) — ${verdict(x >= 10)}`);
+  const single = inst.oursSingle?.fit_s;
+  targets.push(
+    `- InstEval at least 10× faster than lme4: ${x.toFixed(1)}× (${fmtTime(inst.ours.fit_s)} with ${OURS_ENGINE} vs ${fmtTime(inst.lme4.time_s)}${inst.lme4.source === "stored" ? ", stored" : ""}` +
+      `${single ? `; the single-thread SIMD build ${fmtTime(single)}, ${(inst.lme4.time_s / single).toFixed(1)}×` : ""}) — ${verdict(x >= 10)}`,
+  );
 }
 const big1 = rows.get("long-1m");
 if (big1?.ours?.fit_s) {
@@ -313,7 +385,8 @@ const header = [
     `lme4: ${haveR ? `measured in this run (${lme4Versions?.R ?? "R"}, lme4 ${lme4Versions?.lme4 ?? "?"}, Matrix ${lme4Versions?.Matrix ?? "?"})` : "stored times (test/fixtures/reference/fits)"}` +
     ` · load average at start ${load0.map((x) => x.toFixed(1)).join(" ")}, at end ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}${quick ? " · --quick" : ""}`,
   "",
-  "Fit time: wall seconds of LinearMixedModel.fit (model frame, A, optimisation; the data already read), median of " +
+  `This library: the ${OURS_ENGINE} engine (what lmer's engine "auto" runs in Node on this machine). ` +
+    "Fit time: wall seconds of LinearMixedModel.fit (model frame, A, optimisation; the data already read), median of " +
     "repeated fits, after untimed warm-up fits for the small datasets; lme4: median of `system.time(lmer(...))` in R, " +
     "after 3 untimed fits for the small datasets. " +
     `Timed fits (this library / plain TS / lme4): ${fitted.map((r) => `${r.c.id} ${r.c.ours.repeats}/${useTs ? r.c.ts.repeats : "—"}/${r.c.lme4Repeats}`).join(", ")}. ` +
@@ -334,6 +407,7 @@ const md = [
   ...header,
   ...main,
   "",
+  ...pageSection,
   "## Ingestion and per-evaluation cost",
   "",
   ...ingest,
@@ -368,6 +442,7 @@ const json = {
     objective_rel_diff: relDiff(r),
   })),
   targets,
+  insteval_page: pageBench,
 };
 const outDir = path.join(root, "bench/results");
 fs.mkdirSync(outDir, { recursive: true });

@@ -6,12 +6,14 @@
 // the refit. Percentile intervals follow boot::boot.ci(type = "perc"), i.e. boot's norm.inter: order
 // statistics at (R + 1)α, interpolated on the normal quantile scale between neighbours.
 //
-// Replicates run one after another on the calling thread (in a browser, call it from a worker). The
-// random stream is one xoshiro256** sequence: replicate i uses draws i·(q + n) .. (i + 1)·(q + n) − 1
-// (q random effects, n residuals; one 64-bit draw per normal deviate), so a parallel version can give
-// worker w the replicates [a, b) with `rng.skip(a · (q + n))` and reproduce the serial results exactly.
+// bootMer runs the replicates one after another on the calling thread (in a browser, call it from a
+// worker); bootMerAsync (bootstrap-parallel.ts) fits them on fitMany's workers with the same results.
+// The random stream is one xoshiro256** sequence: replicate i uses draws i·(q + n) .. (i + 1)·(q + n) − 1
+// (q random effects, n residuals; one 64-bit draw per normal deviate), so the responses of replicates
+// [a, b) can also be drawn after `rng.skip(a · (q + n))`.
 // Runtime-neutral: no Node API.
 
+import { BootTally, checkNsim } from "./bootstrap-tally.js";
 import type { LinearMixedModel } from "./linearmixedmodel.js";
 import { qnorm, randomSeed, Rng } from "./random.js";
 
@@ -62,44 +64,28 @@ export interface ConfintRow {
  */
 export function bootMer(m: LinearMixedModel, opts: BootMerOptions): BootMerResult {
   const { nsim } = opts;
-  if (!(Number.isInteger(nsim) && nsim >= 1)) throw new Error(`nsim must be a positive integer, got ${nsim}`);
+  checkNsim(nsim);
   const seed = opts.seed ?? randomSeed();
   const rng = new Rng(seed);
   const statistic = opts.statistic ?? bootParameters;
   const t0 = Array.from(statistic(m));
   const names = opts.statistic ? (opts.names ?? t0.map((_, i) => `t${i + 1}`)) : bootParameterNames(m);
   if (names.length !== t0.length) throw new Error(`names has ${names.length} entries but the statistic returns ${t0.length} values`);
-  const np = t0.length;
-  const buf = new Float64Array(nsim * np);
-  const t = Array.from({ length: nsim }, (_, i) => buf.subarray(i * np, (i + 1) * np));
-  const failureMessages: Record<string, number> = {};
-  const warnings: Record<string, number> = {};
-  const designWarnings = new Set(m.frame.warnings);
-  let failures = 0;
+  const tally = new BootTally(nsim, t0.length, new Set(m.frame.warnings));
   for (let i = 0; i < nsim; i++) {
     const [ystar] = m.simulate(1, { rng, useREForm: opts.useREForm });
     let value: ArrayLike<number> | null = null;
     try {
       const fit = m.refitResponse(ystar);
       value = statistic(fit);
-      for (const w of fit.warnings) {
-        if (designWarnings.has(w) || / dropped \(na\.omit\)$/.test(w)) continue; // the data's, not the refit's
-        warnings[w] = (warnings[w] ?? 0) + 1;
-      }
+      tally.warn(fit.warnings);
     } catch (e) {
-      failures++;
-      const msg = e instanceof Error ? e.message : String(e);
-      failureMessages[msg] = (failureMessages[msg] ?? 0) + 1;
+      tally.fail(i, e instanceof Error ? e.message : String(e));
     }
-    if (value === null) {
-      t[i].fill(NaN);
-    } else {
-      if (value.length !== np) throw new Error(`the statistic returned ${value.length} values at replicate ${i + 1}, ${np} on the original fit`);
-      t[i].set(value);
-    }
+    if (value !== null) tally.value(i, value);
     opts.onProgress?.(i + 1, nsim);
   }
-  return { t0, t, names, failures, failureMessages, warnings, nsim, seed };
+  return tally.result(t0, names, seed);
 }
 
 /**
@@ -108,11 +94,17 @@ export function bootMer(m: LinearMixedModel, opts: BootMerOptions): BootMerResul
  * diagonal, cor off it), then sigma, then the fixed effects. Names: bootParameterNames().
  */
 export function bootParameters(m: LinearMixedModel): number[] {
+  return bootParametersOf(m.reTerms, m.theta, m.sigma, Object.values(m.fixef()));
+}
+
+/**
+ * bootParameters() from a fit's numbers alone: θ (lme4's order, over `terms`, the model's reTerms),
+ * σ and β (fixef()'s order). A fit done in a worker returns just these (bootstrap-parallel.ts).
+ */
+export function bootParametersOf(terms: readonly { names: readonly string[] }[], theta: ArrayLike<number>, sigma: number, beta: ArrayLike<number>): number[] {
   const out: number[] = [];
-  const theta = m.theta;
-  const sigma = m.sigma;
   let ti = 0;
-  for (const term of m.reTerms) {
+  for (const term of terms) {
     const k = term.names.length;
     const lam = new Float64Array(k * k); // lower triangular, row-major
     for (let c = 0; c < k; c++) for (let r = c; r < k; r++) lam[r * k + c] = theta[ti++];
@@ -128,7 +120,7 @@ export function bootParameters(m: LinearMixedModel): number[] {
     }
   }
   out.push(sigma);
-  out.push(...Object.values(m.fixef()));
+  for (let j = 0; j < beta.length; j++) out.push(beta[j]);
   return out;
 }
 
@@ -175,7 +167,7 @@ export function percentileInterval(values: ArrayLike<number>, level = 0.95): { l
 /** lme4's confint(<bootMer>, level, type = "perc"): a percentile interval per statistic. */
 export function confintBootMer(b: BootMerResult, opts: { level?: number; type?: "perc" } = {}): ConfintRow[] {
   const level = opts.level ?? 0.95;
-  checkType(opts.type);
+  checkBootType(opts.type);
   const col = new Float64Array(b.t.length);
   return b.names.map((term, j) => {
     for (let i = 0; i < b.t.length; i++) col[i] = b.t[i][j];
@@ -191,12 +183,18 @@ export function confintBoot(
   m: LinearMixedModel,
   opts: { nsim?: number; seed?: number; level?: number; type?: "perc"; onProgress?: (done: number, total: number) => void } = {},
 ): ConfintRow[] {
-  checkType(opts.type);
+  checkBootType(opts.type);
   const b = bootMer(m, { nsim: opts.nsim ?? 500, seed: opts.seed, onProgress: opts.onProgress });
-  if (b.failures === b.nsim) throw new Error(`*all* bootstrap runs failed: ${Object.keys(b.failureMessages).join("; ")}`);
-  return confintBootMer(b, { level: opts.level, type: opts.type });
+  return bootIntervals(b, { level: opts.level, type: opts.type });
 }
 
-function checkType(type: string | undefined): void {
+/** confint's rows from bootMer's replicates; every replicate failed is an error, as in lme4. */
+export function bootIntervals(b: BootMerResult, opts: { level?: number; type?: "perc" } = {}): ConfintRow[] {
+  if (b.failures === b.nsim) throw new Error(`*all* bootstrap runs failed: ${Object.keys(b.failureMessages).join("; ")}`);
+  return confintBootMer(b, opts);
+}
+
+/** The interval types available (boot.ci's "perc" only, so far). */
+export function checkBootType(type: string | undefined): void {
   if (type !== undefined && type !== "perc") throw new Error(`bootstrap interval type '${type}' is not available yet: use "perc"`);
 }

@@ -3,6 +3,9 @@
 //   lmm many --matrix <file|dir> [--meta <csv>] --formula "~ condition + (1|donor)" --out results.csv
 //            [--levels levels.json] [--threads N] [--normalize] [--pseudobulk] ...
 //            [--family binomial|poisson|nb [--link L] [--nagq N] [--offset-library-size]]
+// Dense files and dense or CSC .h5ad matrices are streamed: only a few blocks of --chunk-size
+// responses are in memory at a time. Flags that need every response (--normalize's library sizes,
+// --min-detected's detection counts) get them from a first pass over the file.
 import { Command, InvalidArgumentError } from "commander";
 import cliProgress from "cli-progress";
 import { statSync, writeFileSync } from "node:fs";
@@ -10,17 +13,19 @@ import path from "node:path";
 import type { LevelsOption, Table } from "./data.js";
 import { fitMany, type FitManyOptions, type ManyFamily } from "./fitmany.js";
 import type { LinkName } from "./family.js";
-import { read10x, readDenseMatrix, readH5ad, logNormalize, filterResponses, alignMetadata } from "./io/index.js";
+import { read10x, openDenseMatrix, openH5ad, alignMetadata, keptResponses } from "./io/index.js";
+import { logNormalizeSource, scanResponses, selectResponses, type ResponseStats } from "./io/normalize-stream.js";
 import type { ManyResults } from "./manyresults.js";
 import { readCSV, readLevels } from "./node.js";
-import { pseudobulk, fitFixedMany } from "./pseudobulk.js";
-import { responseVector, type ResponseMatrix } from "./responses.js";
+import { pseudobulkSource, fitFixedMany } from "./pseudobulk.js";
+import { matrixSource, withObservationIds, type ResponseSource } from "./response-source.js";
 import { toCSV } from "./tidy.js";
 import { toColumns } from "./data.js";
 import { parseFormula } from "./formula.js";
 
 interface Input {
-  Y: ResponseMatrix;
+  /** The matrix's responses as stored (counts, before any selection or normalisation). */
+  source: ResponseSource;
   design: Table;
   notes: string[];
 }
@@ -39,11 +44,16 @@ function fraction(v: string): number {
   return x;
 }
 
-/** The matrix and its design table, in the matrix's observation order. */
-async function readInput(o: Record<string, unknown>, levels: LevelsOption | undefined): Promise<Input> {
+/**
+ * The matrix, opened for streaming where its layout allows (dense files; dense or CSC .h5ad X), and
+ * its design table, in the matrix's observation order. A 10x matrix.mtx lists its entries by cell, and
+ * a CSR .h5ad X stores them by cell, so a gene's counts are spread over the whole file: those sparse
+ * matrices are read into memory (their size is that of the nonzero counts, not genes × cells).
+ */
+async function openInput(o: Record<string, unknown>, levels: LevelsOption | undefined): Promise<Input> {
   const file = o.matrix as string;
   const notes: string[] = [];
-  let Y: ResponseMatrix;
+  let source: ResponseSource;
   let design: Table | null = null;
   let isDir = false;
   try {
@@ -52,26 +62,60 @@ async function readInput(o: Record<string, unknown>, levels: LevelsOption | unde
     throw new Error(`cannot read the matrix '${file}': no such file or directory`);
   }
   if (isDir) {
-    Y = await read10x(file, { featureColumn: (o.featureColumn as "name" | "id") ?? "name" });
+    source = matrixSource(await read10x(file, { featureColumn: (o.featureColumn as "name" | "id") ?? "name" }));
   } else if (/\.h5ad$/i.test(file)) {
-    const h = await readH5ad(file, { layer: o.layer as string | undefined });
-    Y = { ...h.Y, obsIds: h.obsIds, responseNames: h.responseNames };
+    const h = await openH5ad(file, { layer: o.layer as string | undefined });
+    source = h.source;
     if (!o.meta) design = toColumns({ [".obs_id"]: h.obsIds, ...h.obs }, { levels: { ...h.levels, ...levels } });
   } else {
-    Y = await readDenseMatrix(file);
+    source = await openDenseMatrix(file);
   }
   if (o.meta) {
     const meta = readCSV(o.meta as string, { levels });
     const idColumn = (o.idColumn as string | undefined) ?? meta.names[0];
-    if (!Y.obsIds) throw new Error(`the matrix '${file}' names no observations to match with the metadata`);
-    const aligned = alignMetadata(meta, idColumn, Y.obsIds);
+    if (!source.observationIds) throw new Error(`the matrix '${file}' names no observations to match with the metadata`);
+    const aligned = alignMetadata(meta, idColumn, source.observationIds);
     if (aligned.droppedMetadataRows > 0) {
       notes.push(`${aligned.droppedMetadataRows} metadata row${aligned.droppedMetadataRows === 1 ? "" : "s"} with no observation in the matrix left out`);
     }
     design = aligned.table;
   }
   if (!design) throw new Error(`--meta <csv> is needed: the matrix '${file}' has no observation metadata of its own (only .h5ad files do)`);
-  return { Y, design, notes };
+  return { source, design, notes };
+}
+
+/**
+ * Whether a first pass over every response is needed: for library sizes (--normalize,
+ * --offset-library-size), detection counts (--min-detected), or names (--genes, when the file gives
+ * them only with its rows).
+ */
+function needsFirstPass(o: Record<string, unknown>, source: ResponseSource): boolean {
+  return !!o.normalize || o.minDetected !== undefined || !!o.offsetLibrarySize || (!!o.genes && !source.responseNames);
+}
+
+/** The positions of the responses --genes and --min-detected keep (filterResponses' selection), or null for all. */
+function selection(o: Record<string, unknown>, source: ResponseSource, stats: ResponseStats | null): number[] | null {
+  if (!o.genes && o.minDetected === undefined) return null;
+  const names = source.responseNames ?? stats!.names;
+  const responses = o.genes ? String(o.genes).split(",").map((s) => s.trim()).filter(Boolean) : undefined;
+  return keptResponses({ nResponses: names.length, nObs: source.nObs, responseNames: names }, { responses, minDetectedFraction: o.minDetected as number | undefined }, () => stats!.detected);
+}
+
+/**
+ * The counts of the responses kept (for --pseudobulk) and the responses to fit: those counts,
+ * log-normalised with --normalize by the library sizes of every response (the first pass's).
+ */
+function responsesToFit(o: Record<string, unknown>, raw: ResponseSource, stats: ResponseStats | null): { counts: ResponseSource; Y: ResponseSource } {
+  const keep = selection(o, raw, stats);
+  const counts = keep ? selectResponses(raw, keep) : raw;
+  return { counts, Y: o.normalize ? logNormalizeSource(counts, stats!) : counts };
+}
+
+/** What was read before fitting: the responses and observations, or only the observations. */
+function inputLine(Y: ResponseSource, file: string, firstPass: boolean, seconds: number): string {
+  const s = seconds.toFixed(2);
+  if (Y.nResponses === undefined) return `${Y.nObs} observations, responses streamed from '${file}' as they are fitted (opened in ${s} s)`;
+  return `${Y.nResponses} responses × ${Y.nObs} observations ${firstPass ? "read" : "opened"} in ${s} s`;
 }
 
 /** Writes rows by the file's extension: .csv, .tsv, .json, or .arrow / .feather (Arrow IPC file). */
@@ -116,22 +160,16 @@ const LIBRARY_SIZE_COLUMN = "log_library_size";
 
 /**
  * log of each observation's library size (its counts summed over every response of the matrix as
- * read, before any response is picked), as a column of the design, which is in the matrix's
- * observation order. The design itself is not modified.
+ * read, before any response is picked: the first pass's), as a column of the design, which is in the
+ * matrix's observation order. The design itself is not modified.
  */
-function withLogLibrarySize(design: Table, Y: ResponseMatrix): Table {
+function withLogLibrarySize(design: Table, lib: Float64Array, obsIds: string[] | undefined): Table {
   if (design.columns.has(LIBRARY_SIZE_COLUMN)) {
     throw new Error(`--offset-library-size adds the design column '${LIBRARY_SIZE_COLUMN}', but the metadata already has one: rename it or write the offset in the formula`);
   }
-  const lib = new Float64Array(Y.nObs);
-  const y = new Float64Array(Y.nObs);
-  for (let r = 0; r < Y.nResponses; r++) {
-    responseVector(Y, r, y);
-    for (let i = 0; i < Y.nObs; i++) lib[i] += y[i];
-  }
   const empty: string[] = [];
   lib.forEach((v, i) => {
-    if (!(v > 0)) empty.push(Y.obsIds ? `'${Y.obsIds[i]}'` : `#${i + 1}`);
+    if (!(v > 0)) empty.push(obsIds ? `'${obsIds[i]}'` : `#${i + 1}`);
   });
   if (empty.length > 0) {
     throw new Error(`--offset-library-size: ${empty.length} observation(s) have library size 0 (no counts in any response): ${empty.slice(0, 5).join(", ")}${empty.length > 5 ? ", ..." : ""}; remove them first`);
@@ -182,7 +220,7 @@ export function registerMany(cli: Command): void {
     .option("--genes <names>", "keep only these responses (comma-separated, in this order)")
     .option("--ml", "maximum likelihood instead of REML")
     .option("--threads <n>", "worker threads (default: all cores)", positiveInt("--threads"))
-    .option("--chunk-size <n>", "responses per task (default 32)", positiveInt("--chunk-size"))
+    .option("--chunk-size <n>", "responses per task (default 32); a streamed matrix holds a few such blocks at a time", positiveInt("--chunk-size"))
     .option("--warm-start", "start each response at the previous response's θ̂ (within a chunk)")
     .option("--pseudobulk", "also sum the counts per level of the first grouping factor and fit the fixed-effects model to the sums (written to <out>.pseudobulk.<ext>)")
     .option("--engine <name>", "auto, wasm-simd, wasm-scalar or ts", "auto")
@@ -197,23 +235,19 @@ export function registerMany(cli: Command): void {
       if (!["auto", "wasm-simd", "wasm-scalar", "ts"].includes(o.engine)) throw new Error(`unknown engine '${o.engine}': use auto, wasm-simd, wasm-scalar or ts`);
       const formula = parseFormula(o.formula); // syntax errors before any reading
       const fam = familyOptions(o); // flag conflicts before any reading too
-      const { Y: raw, design: metadata, notes } = await readInput(o, levels);
-      const design = o.offsetLibrarySize ? withLogLibrarySize(metadata, raw) : metadata;
+      const { source: raw, design: metadata, notes } = await openInput(o, levels);
+      const block = (o.chunkSize as number | undefined) ?? 32;
+      const stats = needsFirstPass(o, raw) ? await scanResponses(raw, block) : null;
+      const design = o.offsetLibrarySize ? withLogLibrarySize(metadata, stats!.librarySizes, raw.observationIds) : metadata;
       const modelFormula = o.offsetLibrarySize ? `${o.formula} + offset(${LIBRARY_SIZE_COLUMN})` : (o.formula as string);
-      // Library sizes are every response's counts per observation: normalise before picking responses.
-      const select = (M: ResponseMatrix) => {
-        let out = M;
-        if (o.genes) out = filterResponses(out, { responses: String(o.genes).split(",").map((s) => s.trim()).filter(Boolean) });
-        if (o.minDetected !== undefined) out = filterResponses(out, { minDetectedFraction: o.minDetected });
-        return out;
-      };
-      const counts = select(raw);
-      const Y = o.normalize ? select(logNormalize(raw)) : counts;
-      const Yd = { ...Y, obsIds: undefined }; // the design is in the matrix's observation order already
-      process.stderr.write(`${Y.nResponses} responses × ${Y.nObs} observations read in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
+      const { counts, Y } = responsesToFit(o, raw, stats);
+      const Yd = withObservationIds(Y, undefined); // the design is in the matrix's observation order already
+      const R = Y.nResponses;
+      process.stderr.write(inputLine(Y, o.matrix, stats !== null, (performance.now() - t0) / 1000) + "\n");
       for (const n of notes) process.stderr.write(`note: ${n}\n`);
-      const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: "fitting [{bar}] {value}/{total} responses | ETA {eta}s", clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
-      bar?.start(Y.nResponses, 0);
+      const format = R === undefined ? "fitting {value} responses" : "fitting [{bar}] {value}/{total} responses | ETA {eta}s";
+      const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
+      bar?.start(R ?? 0, 0);
       const options: FitManyOptions = {
         levels,
         ...(fam.family ? fam : { REML: !o.ml }),
@@ -240,7 +274,7 @@ export function registerMany(cli: Command): void {
           throw new Error(`--pseudobulk needs a plain grouping column as the first random term's group, got '${term.groupLabel}'`);
         }
         const group = term.group[0].name;
-        const pb = pseudobulk(counts, design, group, { normalize: !!o.normalize, formula: o.formula });
+        const pb = await pseudobulkSource(counts, design, group, { normalize: !!o.normalize, formula: o.formula, blockSize: block });
         const pres = fitFixedMany(o.formula, pb.design, pb.Y, { levels });
         const pbOut = sibling(o.out, "pseudobulk");
         await writeTable(pbOut, pres.rows() as unknown as Record<string, unknown>[], { info: pres.info });

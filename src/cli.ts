@@ -2,7 +2,7 @@
 //   lmm fit <data.csv> --formula "<formula>" [--ml] [--levels levels.json] [--json] [--tidy t.csv] [--glance g.csv]
 //           [--family binomial|poisson|nb] [--link L] [--nagq N] [--weights col] [--fast]
 //   lmm compare <data.csv> --formula F1 --formula F2 [...] [--levels levels.json] [--json]
-//   lmm confint <data.csv> --formula F [--method wald|profile|boot] [--level 0.95] [--nsim N --seed S] [--json]
+//   lmm confint <data.csv> --formula F [--method wald|profile|boot] [--level 0.95] [--nsim N --seed S --threads T] [--json]
 //   lmm many --matrix <file|dir> [--meta <csv>] --formula "~ x + (1|g)" --out results.csv [...]   (src/cli-many.ts)
 import { Command, InvalidArgumentError } from "commander";
 import { writeFileSync } from "node:fs";
@@ -44,7 +44,7 @@ function fitOptions(cmd: Command): Command {
     .option("--levels <file>", "factor levels (and orderedness) per column, as the reference *.levels.json")
     .option("--contrasts <col=type,...>", "contrasts per factor: contr.treatment, contr.sum, contr.poly, contr.helmert", parseContrasts)
     .option("--optimizer <name>", "bobyqa (default) or neldermead", "bobyqa")
-    .option("--engine <name>", "auto, wasm-simd, wasm-scalar or ts", "auto");
+    .option("--engine <name>", "auto (threads where available), wasm-threads, wasm-simd, wasm-scalar or ts", "auto");
 }
 
 interface Loaded {
@@ -55,8 +55,8 @@ interface Loaded {
 /** Checks the shared options, reads the data with its levels and returns the fit options. */
 async function load(file: string, o: Record<string, unknown>): Promise<Loaded> {
   if (!["bobyqa", "neldermead"].includes(o.optimizer as string)) throw new Error(`unknown optimizer '${o.optimizer}': use bobyqa or neldermead`);
-  if (!["auto", "wasm-simd", "wasm-scalar", "ts"].includes(o.engine as string)) {
-    throw new Error(`unknown engine '${o.engine}': use auto, wasm-simd, wasm-scalar or ts`);
+  if (!["auto", "wasm-threads", "wasm-simd", "wasm-scalar", "ts"].includes(o.engine as string)) {
+    throw new Error(`unknown engine '${o.engine}': use auto, wasm-threads, wasm-simd, wasm-scalar or ts`);
   }
   const levels = o.levels ? readLevels(o.levels as string) : undefined;
   return {
@@ -127,6 +127,7 @@ export function program(): Command {
     .option("--level <level>", "confidence level", "0.95")
     .option("--nsim <n>", "bootstrap simulations", "500")
     .option("--seed <seed>", "bootstrap random seed (default: a random one)")
+    .option("--threads <n>", "bootstrap worker threads (default: all cores; the intervals do not depend on it)")
     .option("--json", "print the intervals as JSON rows { term, lower, upper }")
     .action(async (file: string, o) => {
       const method = String(o.method).toLowerCase();
@@ -137,10 +138,14 @@ export function program(): Command {
       if (seed !== undefined && !Number.isInteger(seed)) throw new Error(`--seed must be an integer, got '${o.seed}'`);
       const level = Number(o.level);
       if (!(level > 0 && level < 1)) throw new Error(`--level must be a number between 0 and 1, got '${o.level}'`);
+      const threads = o.threads === undefined ? undefined : Number(o.threads);
+      if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) throw new Error(`--threads must be a positive integer, got '${o.threads}'`);
+      if (threads !== undefined && method !== "boot") throw new Error("--threads is for --method boot");
       const { data, options } = await load(file, o);
       const m = await lmer(o.formula, data, { ...options, REML: !o.ml });
       const progress = method === "boot" && process.stderr.isTTY ? bootProgress() : undefined;
-      const rows = m.confint({ method: method === "wald" ? "Wald" : (method as "profile" | "boot"), level, nsim, seed, onProgress: progress });
+      // boot: the refits on worker threads (the same intervals for any number of them)
+      const rows = await m.confintAsync({ method: method === "wald" ? "Wald" : (method as "profile" | "boot"), level, nsim, seed, threads, onProgress: progress });
       process.stdout.write(o.json ? JSON.stringify(rows, null, 2) + "\n" : formatIntervals(rows, level));
     });
   registerServe(cli);

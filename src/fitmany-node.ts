@@ -1,14 +1,18 @@
 // fitMany's workers in Node: worker_threads running src/fitmany-worker. From the bundle (dist/node)
-// the worker is the sibling fitmany-worker.js; from the TypeScript sources (tests, tsx) the worker
-// loads tsx's ESM hooks first and imports fitmany-worker.ts.
+// the worker is the sibling fitmany-worker.js; from the TypeScript sources (tests, tsx) it is that
+// bundle too when it was built from these sources (fitmany-worker-built.ts), else the worker loads
+// tsx's ESM hooks first and imports fitmany-worker.ts.
 import os from "node:os";
 import { Worker } from "node:worker_threads";
 import type { ManyWorkerPlatform } from "./fitmany.js";
 import { ManyPool, type ManyPort } from "./fitmany-pool.js";
+import { builtWorker } from "./fitmany-worker-built.js";
 
 function workerEntry(): URL {
   const here = import.meta.url;
   if (!here.endsWith(".ts")) return new URL("./fitmany-worker.js", here);
+  const built = builtWorker();
+  if (built) return built;
   const tsx = import.meta.resolve("tsx/esm/api");
   const target = new URL("./fitmany-worker.ts", here).href;
   const code = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(target)});`;

@@ -22,14 +22,21 @@ import { GeneralizedLinearMixedModel, type GlmerOptions } from "./generalizedlin
 import { LinearMixedModel, type LmerOptions } from "./linearmixedmodel.js";
 import { fitNBResponse } from "./negativebinomial.js";
 import { ManyResults, type ResponseFit } from "./manyresults.js";
-import { checkResponseMatrix, responseVector, type ResponseMatrix } from "./responses.js";
+import { checkResponseMatrix, type ResponseMatrix } from "./responses.js";
+import { fittingChunks, isResponseSource, matrixSource, type ResponseSource } from "./response-source.js";
+import { fitOnLanes } from "./fitmany-lanes.js";
 import { satterthwaite } from "./satterthwaite.js";
 import { TsKernels } from "./kernels.js";
 import { varPart } from "./varpart.js";
 
-export interface FitManyOptions extends Omit<LmerOptions, "start" | "progress" | "engine"> {
+export interface FitManyOptions extends Omit<LmerOptions, "progress" | "engine"> {
   /** Kernel build, as lmer's engine option; every worker uses the same one. */
   engine?: EngineChoice;
+  /**
+   * θ every response's optimisation starts at (lme4's order; default lme4's start, as lmer's). With
+   * warmStart, the start of each chunk's first response. The parametric bootstrap starts at θ̂.
+   */
+  start?: number[];
   /** Worker threads (default: all cores where workers are available; 1: in this thread). */
   threads?: number;
   /** Responses per task handed to a worker (default 32). Bounds the memory of responses in flight. */
@@ -71,7 +78,10 @@ export interface FitManyOptions extends Omit<LmerOptions, "start" | "progress" |
   allowNonInteger?: boolean;
   /** Binomial GLMMs: a complete separation is the response's error (default) or a warning on its fit. */
   separation?: "error" | "warning";
-  /** Called as chunks complete: responses done, total, seconds elapsed, estimated seconds left. */
+  /**
+   * Called as chunks complete: responses done, total, seconds elapsed, estimated seconds left (total and
+   * the estimate are NaN for a ResponseSource that does not announce its nResponses).
+   */
   onProgress?: (p: { done: number; total: number; elapsedS: number; etaS: number }) => void;
 }
 
@@ -107,7 +117,7 @@ function withPlaceholderResponse(formula: string): string {
  * looked up in the id column (io/match.ts: ids missing from the design, or repeated, are errors that
  * name them; design rows for no observation are left out).
  */
-export function alignDesign(design: Table, Y: ResponseMatrix, idColumn?: string): Table {
+export function alignDesign(design: Table, Y: Pick<ResponseMatrix, "obsIds" | "nObs">, idColumn?: string): Table {
   if (!Y.obsIds) {
     if (design.nrow !== Y.nObs) {
       throw new Error(`the design has ${design.nrow} rows but the response matrix has ${Y.nObs} observations (and no observation ids to match them by)`);
@@ -360,13 +370,14 @@ export class ResponseFitter {
 
   /**
    * A chunk of responses, `values` holding `count` responses of nObs values each (response-major).
-   * With warmStart each response starts at the previous successful one's θ̂ in this chunk.
+   * Each response starts at the spec's start; with warmStart at the previous successful one's θ̂ in
+   * this chunk.
    */
   fitChunk(values: Float64Array, count: number, nObs: number, warmStart: boolean): ResponseFit[] {
     const out: ResponseFit[] = [];
-    let start: number[] | undefined;
+    let start = this.spec.options.start;
     for (let r = 0; r < count; r++) {
-      const f = this.fit(values.subarray(r * nObs, (r + 1) * nObs), warmStart ? start : undefined);
+      const f = this.fit(values.subarray(r * nObs, (r + 1) * nObs), start);
       if (f.error === null && warmStart) start = f.theta;
       out.push(f);
     }
@@ -392,6 +403,10 @@ export interface ManyWorkerPool {
   /** Fits a chunk on some idle worker. */
   fitChunk(values: Float64Array, count: number, nObs: number, warmStart: boolean): Promise<ResponseFit[]>;
   close(): Promise<void>;
+  /** Chunks each worker is sent at once (default 1): more keep it busy while this thread fits. */
+  readonly depth?: number;
+  /** Starts the workers' threads before init, so they load their code while the design is built. */
+  prestart?(): void;
 }
 
 export interface ManyWorkerPlatform {
@@ -438,7 +453,7 @@ export function registerManyWorkers(p: ManyWorkerPlatform | null): void {
 
 /** The fitter in a worker: kernels of the named build, from the bytes the main thread sent. */
 export async function fitterFromSpec(spec: ManySpec, bytes: Uint8Array | null): Promise<ResponseFitter> {
-  const kernels = spec.engineName === "ts" ? new TsKernels() : await instantiateKernels(spec.engineName, bytes as Uint8Array<ArrayBuffer>);
+  const kernels = spec.engineName === "ts" ? new TsKernels() : await instantiateKernels(spec.engineName as "wasm-simd" | "wasm-scalar", bytes as Uint8Array<ArrayBuffer>);
   return new ResponseFitter(kernels, spec);
 }
 
@@ -450,15 +465,17 @@ export async function fitterFromSpec(spec: ManySpec, bytes: Uint8Array | null): 
  * variance fractions and singular / convergence flags. With `family` (binomial, poisson, nb) every
  * response is a glmer / glmerNB fit instead: Wald z tests (df Infinity), the objective −2 log L,
  * no variance fractions, and for "nb" each response's θ (ManyResults.nbTheta). See FitManyOptions.
+ * Y is a matrix in memory or a ResponseSource read a block at a time (a file larger than memory):
+ * blocks are read only as lanes free up, and the results are the same as for the matrix.
  */
 export async function fitMany(
   formula: string,
   design: DataInput | Table,
-  Y: ResponseMatrix,
+  Y: ResponseMatrix | ResponseSource,
   options: FitManyOptions = {},
 ): Promise<ManyResults> {
   const t0 = performance.now();
-  checkResponseMatrix(Y);
+  const source = isResponseSource(Y) ? Y : checkedMatrixSource(Y);
   checkFamily(options);
   const { threads: threadsOpt, onProgress, engine = "auto", mainThread: _m, ...rest } = options;
   const chunkSize = rest.chunkSize ?? 32;
@@ -466,84 +483,54 @@ export async function fitMany(
   if (threadsOpt !== undefined && !(Number.isInteger(threadsOpt) && threadsOpt > 0)) {
     throw new Error(`threads must be a positive integer, got ${threadsOpt}`);
   }
-  const table = alignDesign(toColumns(design, { levels: options.levels }), Y, options.idColumn);
-  const kernels = await loadKernels(engine);
-  const spec: ManySpec = { formula, design: table, options: rest, engineName: kernels.name };
-  const fitter = new ResponseFitter(kernels, spec); // validates the formula and design here, before any worker starts
-  const R = Y.nResponses, n = Y.nObs;
-  const threads = platform ? Math.min(threadsOpt ?? platform.cores(), Math.max(1, Math.ceil(R / chunkSize))) : 1;
-  const fits: ResponseFit[] = new Array(R);
-  let done = 0;
-  const report = (count: number) => {
-    done += count;
-    if (!onProgress) return;
-    const elapsedS = (performance.now() - t0) / 1000;
-    onProgress({ done, total: R, elapsedS, etaS: done > 0 ? (elapsedS / done) * (R - done) : NaN });
-  };
-  const chunkValues = (from: number, count: number) => {
-    const values = new Float64Array(count * n);
-    const y = new Float64Array(n);
-    for (let r = 0; r < count; r++) values.set(responseVector(Y, from + r, y), r * n);
-    return values;
-  };
-  const warm = rest.warmStart ?? false;
-  // Chunks are taken in order by lanes: this thread is one lane (it starts at once, while the
-  // workers load), each worker another. Which lane fits a chunk does not change its results.
-  let next = 0;
-  const take = (): [number, number] | null => {
-    if (next >= R) return null;
-    const from = next, count = Math.min(chunkSize, R - from);
-    next += count;
-    return [from, count];
-  };
+  const R = source.nResponses, n = source.nObs;
+  const threads = platform ? Math.min(threadsOpt ?? platform.cores(), R === undefined ? Infinity : Math.max(1, Math.ceil(R / chunkSize))) : 1;
   const mainThread = options.mainThread ?? true;
   const nWorkers = platform ? (mainThread ? threads - 1 : threads) : 0;
   const pool = nWorkers > 0 ? acquirePool(nWorkers) : null;
-  let workerChunks = 0;
-  const here = async () => {
-    for (let c = take(); c; c = take()) {
-      const [from, count] = c;
-      fitter.fitChunk(chunkValues(from, count), count, n, warm).forEach((f, i) => (fits[from + i] = f));
-      report(count);
-      // let worker replies and the caller's progress display through between chunks
-      if (pool || onProgress) await new Promise((r) => setTimeout(r, 0));
-    }
-  };
-  const worker = async (ready: Promise<void>) => {
-    try {
-      await ready;
-      for (let c = take(); c; c = take()) {
-        const [from, count] = c;
-        const res = await pool!.fitChunk(chunkValues(from, count), count, n, warm);
-        res.forEach((f, i) => (fits[from + i] = f));
-        workerChunks++;
-        report(count);
-      }
-    } catch (e) {
-      next = R; // stop the other lanes
-      throw e;
-    }
-  };
+  pool?.prestart?.(); // the workers load their code while this thread builds the design
   try {
-    const ready = pool ? pool.init(spec, kernels.name === "ts" ? null : await engineBytes(kernels.name)) : Promise.resolve();
+    const table = alignDesign(toColumns(design, { levels: options.levels }), { obsIds: source.observationIds, nObs: n }, options.idColumn);
+    // One fit per lane at a time: the lanes are the threads, so the threads build is not used here.
+    const kernels = await loadKernels(engine === "wasm-threads" ? "wasm-simd" : engine, { threads: false });
+    const spec: ManySpec = { formula, design: table, options: rest, engineName: kernels.name };
+    const fitter = new ResponseFitter(kernels, spec); // validates the formula and design here, before any worker is given it
+    const ready = pool ? pool.init(spec, kernels.name === "ts" ? null : await engineBytes(kernels.name as "wasm-simd" | "wasm-scalar")) : Promise.resolve();
     ready.catch(() => {}); // awaited by the worker lanes; here only so an early failure is not unhandled
-    const lanes = Array.from({ length: pool?.size ?? 0 }, () => worker(ready));
-    await Promise.all(pool && !mainThread ? lanes : [here(), ...lanes]);
+    const fits: ResponseFit[] = [], names: string[] = [];
+    let done = 0, workerChunks = 0;
+    // Chunks are taken in order by lanes: this thread is one lane (it starts at once, while the
+    // workers load), each worker another. Which lane fits a chunk does not change its results.
+    const lanes = { fitter, mainThread, pool, ready, nObs: n, warmStart: rest.warmStart ?? false, yieldBetween: !!(pool || onProgress) };
+    await fitOnLanes(fittingChunks(source, chunkSize), lanes, (b, res, byWorker) => {
+      res.forEach((f, i) => ((fits[b.from + i] = f), (names[b.from + i] = b.names[i])));
+      if (byWorker) workerChunks++;
+      done += b.count;
+      if (!onProgress) return;
+      const elapsedS = (performance.now() - t0) / 1000, total = R ?? NaN;
+      onProgress({ done, total, elapsedS, etaS: done > 0 ? (elapsedS / done) * (total - done) : NaN });
+    });
+    const family = options.family ?? "gaussian";
+    // A GLMM's info names its family, link and nAGQ; a linear model's info is as it always was.
+    const glmm = family === "gaussian" ? {} : { family, link: options.link ?? LINKS[family][0], nAGQ: options.nAGQ ?? 1 };
+    return new ManyResults(names, fitter.terms, fitter.thetaNames, fits, {
+      formula,
+      REML: family === "gaussian" ? options.REML ?? true : false,
+      engine: kernels.name,
+      // the lanes these responses could use, also when the source did not announce how many it has
+      threads: Math.max(1, Math.min(threads, Math.ceil(fits.length / chunkSize))),
+      workerChunks,
+      timeS: (performance.now() - t0) / 1000,
+      nObs: n,
+      ...glmm,
+    });
   } finally {
     if (pool) parkPool(pool);
   }
-  const names = Y.responseNames ?? Array.from({ length: R }, (_, r) => String(r + 1));
-  const family = options.family ?? "gaussian";
-  // A GLMM's info names its family, link and nAGQ; a linear model's info is as it always was.
-  const glmm = family === "gaussian" ? {} : { family, link: options.link ?? LINKS[family][0], nAGQ: options.nAGQ ?? 1 };
-  return new ManyResults(names, fitter.terms, fitter.thetaNames, fits, {
-    formula,
-    REML: family === "gaussian" ? options.REML ?? true : false,
-    engine: kernels.name,
-    threads: Math.max(1, threads),
-    workerChunks,
-    timeS: (performance.now() - t0) / 1000,
-    nObs: n,
-    ...glmm,
-  });
+}
+
+/** A matrix checked and read as a source (the names it lacks are numbered as before: "1", "2", ...). */
+function checkedMatrixSource(Y: ResponseMatrix): ResponseSource {
+  checkResponseMatrix(Y);
+  return matrixSource(Y);
 }

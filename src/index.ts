@@ -14,6 +14,7 @@ export { formatSummary, formatGlmerSummary } from "./summary.js";
 export { predict, type PredictOptions } from "./predict.js";
 export { profile, confintProfile, confintFromProfile, type ProfileTrace } from "./profile.js";
 export * from "./bootstrap.js";
+export { bootMerAsync, confintBootAsync, type BootMerAsyncOptions, type BootRunInfo } from "./bootstrap-parallel.js";
 export { Rng } from "./random.js";
 export { tidy, glance, toCSV, type TidyRow, type TidyOptions, type TidyEffect, type Glance } from "./tidy.js";
 export { icc, r2Nakagawa, varPart, varianceComponents, type ICC, type R2Nakagawa, type VarPart, type VarianceComponents } from "./varpart.js";
@@ -23,8 +24,14 @@ export type { FitJSON, GlmmFitJSON } from "./results-types.js";
 export { fitMany, alignDesign, registerManyWorkers, closeManyWorkers, type FitManyOptions, type ManyFamily, type ManyWorkerPlatform, type ManyWorkerPool } from "./fitmany.js";
 export { ManyResults, pAdjustBH, type ManyRow, type ResponseFit } from "./manyresults.js";
 export * from "./responses.js";
+export { matrixSource, withObservationIds, isResponseSource, fittingChunks, type ResponseSource, type ResponseChunk, type FittingChunk } from "./response-source.js";
 
 import { registerManyWorkers } from "./fitmany.js";
 import { browserWorkers } from "./fitmany-browser.js";
+import { registerThreadSpawner } from "./threads.js";
+import { browserHelperCount, browserThreadSpawner } from "./threads-browser.js";
 // In browsers fitMany runs on Web Workers (Node's entry, src/node.ts, registers worker_threads instead).
-if (typeof Worker !== "undefined" && typeof navigator !== "undefined") registerManyWorkers(browserWorkers);
+if (typeof Worker !== "undefined" && typeof navigator !== "undefined") {
+  registerManyWorkers(browserWorkers);
+  registerThreadSpawner(browserThreadSpawner, browserHelperCount());
+}

@@ -2,7 +2,7 @@
 // mirror assembly/index.ts line for line on an ArrayBuffer arena with the same byte offsets, so the
 // blocked system (blocked.ts) runs unchanged on either; they are the "plain JS" baseline of bench/.
 
-export type EngineName = "wasm-simd" | "wasm-scalar" | "ts";
+export type EngineName = "wasm-threads" | "wasm-simd" | "wasm-scalar" | "ts";
 
 export interface Kernels {
   readonly name: EngineName;

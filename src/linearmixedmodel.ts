@@ -18,6 +18,7 @@ import { coefGroups, groupCounts, orderTerms, ranefGroups, termCovariance, theta
 import { predict, type PredictOptions } from "./predict.js";
 import { confintProfile } from "./profile.js";
 import { confintBoot } from "./bootstrap.js";
+import { confintBootAsync } from "./bootstrap-parallel.js";
 import { anovaType3, satterthwaite } from "./satterthwaite.js";
 import { qnorm, Rng, randomSeed } from "./random.js";
 import { glance, tidy, type Glance, type TidyOptions, type TidyRow } from "./tidy.js";
@@ -28,7 +29,10 @@ export interface LmerOptions extends FrameOptions {
   REML?: boolean;
   /** "bobyqa" (default, as lme4's nloptwrap) or "neldermead" (lme4's Nelder_Mead). */
   optimizer?: OptimizerName;
-  /** Kernel build: "auto" (SIMD WebAssembly if supported), "wasm-simd", "wasm-scalar" or "ts". */
+  /**
+   * Kernel build: "auto" (the threads build where available, see engine.ts; else SIMD WebAssembly if
+   * supported), "wasm-threads", "wasm-simd", "wasm-scalar" or "ts".
+   */
   engine?: EngineChoice;
   /** Starting θ (lme4's order); default 1 on diagonals, 0 off them. */
   start?: number[];
@@ -534,6 +538,20 @@ export class LinearMixedModel {
     const z = qnorm((1 + level) / 2);
     const se = this.se();
     return Object.entries(this.fixef()).map(([term, b]) => ({ term, lower: b - z * se[term], upper: b + z * se[term] }));
+  }
+
+  /**
+   * confint() with the bootstrap's refits on fitMany's workers (bootstrap-parallel.ts): for method
+   * "boot" the intervals of confint({ method: "boot" }) with the same seed, for any `threads` (default
+   * all cores; 1: this thread); the other methods as confint().
+   */
+  async confintAsync(
+    opts: Parameters<LinearMixedModel["confint"]>[0] & { threads?: number } = {},
+  ): Promise<{ term: string; lower: number; upper: number }[]> {
+    if (opts.method !== "boot") return this.confint(opts);
+    const level = opts.level ?? 0.95;
+    if (!(level > 0 && level < 1)) throw new Error(`level must be between 0 and 1, got ${level}`);
+    return confintBootAsync(this, { level, nsim: opts.nsim, seed: opts.seed, onProgress: opts.onProgress, threads: opts.threads });
   }
 
   /** b̂ per random-effects term in θ order (this.reTerms): levels × k, row-major. */

@@ -4,13 +4,16 @@ import Papa from "papaparse";
 import { csvParseConfig, CSVTableBuilder, parseCSV, type CSVOptions, type Table } from "./data.js";
 import { registerManyWorkers } from "./fitmany.js";
 import { nodeWorkers } from "./fitmany-node.js";
+import { registerThreadSpawner } from "./threads.js";
+import { nodeHelperCount, nodeThreadSpawner } from "./threads-node.js";
 
 export * from "./index.js";
 // File readers for many-response inputs (dense CSV/TSV, 10x, AnnData) and normalisation.
 export * from "./io/index.js";
 
-// fitMany runs on worker_threads in Node.
+// fitMany runs on worker_threads in Node, and so do the threads engine's helpers.
 registerManyWorkers(nodeWorkers);
+registerThreadSpawner(nodeThreadSpawner, nodeHelperCount());
 
 function readText(file: string): string {
   try {

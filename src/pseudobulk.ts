@@ -13,6 +13,7 @@ import type { Expr, ParsedFormula } from "./formula-types.js";
 import { ManyResults, type ResponseFit } from "./manyresults.js";
 import { modelFrame } from "./modelframe.js";
 import { checkResponseMatrix, responseVector, type DenseResponses, type ResponseMatrix } from "./responses.js";
+import type { ResponseSource } from "./response-source.js";
 
 const RESPONSE = ". response";
 
@@ -48,10 +49,63 @@ export function pseudobulk(
   opts: { normalize?: boolean; formula?: string } = {},
 ): { Y: DenseResponses; design: Table } {
   checkResponseMatrix(Y);
+  const g = groupingOf(design, group, Y.nObs, opts.formula);
+  const sums = new Float64Array(Y.nResponses * g.G);
+  const y = new Float64Array(Y.nObs);
+  for (let r = 0; r < Y.nResponses; r++) addGroupSums(responseVector(Y, r, y), 0, g, sums, r);
+  return pseudobulkOf(sums, Y.nResponses, g, Y.responseNames, !!opts.normalize);
+}
+
+/**
+ * pseudobulk of the responses of a source, read `blockSize` at a time: only the sums (responses ×
+ * groups) are held. The same sums, added in the same order, as pseudobulk of the matrix.
+ */
+export async function pseudobulkSource(
+  source: ResponseSource,
+  design: Table,
+  group: string,
+  opts: { normalize?: boolean; formula?: string; blockSize?: number } = {},
+): Promise<{ Y: DenseResponses; design: Table }> {
+  const n = source.nObs;
+  const g = groupingOf(design, group, n, opts.formula);
+  let sums: Float64Array = new Float64Array(256 * g.G);
+  const names: string[] = [];
+  let named = true;
+  for await (const chunk of source.chunks(opts.blockSize ?? 32)) {
+    const k = n === 0 ? chunk.names?.length ?? 0 : chunk.values.length / n;
+    if ((names.length + k) * g.G > sums.length) sums = grown(sums, (names.length + k) * g.G);
+    for (let r = 0; r < k; r++) {
+      addGroupSums(chunk.values, r * n, g, sums, names.length);
+      names.push(chunk.names?.[r] ?? "");
+      named &&= chunk.names !== undefined;
+    }
+  }
+  return pseudobulkOf(sums.slice(0, names.length * g.G), names.length, g, named ? names : undefined, !!opts.normalize);
+}
+
+function grown(a: Float64Array, min: number): Float64Array {
+  const b = new Float64Array(Math.max(min, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+/** The groups of the observations and the group-level design (one row per group present). */
+interface Grouping {
+  /** Per observation, its level's code in the design column (−1: missing). */
+  codes: Int32Array;
+  /** Per level code, its group's position among the groups present (−1: none). */
+  slot: Int32Array;
+  G: number;
+  /** The groups' level names. */
+  names: string[];
+  design: Table;
+}
+
+function groupingOf(design: Table, group: string, nObs: number, formula?: string): Grouping {
   const g = design.columns.get(group);
   if (!g) throw new Error(`pseudobulk: no grouping column '${group}' in the design (columns: ${design.names.join(", ")})`);
   if (g.type === "numeric") throw new Error(`pseudobulk: grouping column '${group}' must be a factor (text), it is numeric`);
-  if (design.nrow !== Y.nObs) throw new Error(`pseudobulk: the design has ${design.nrow} rows for ${Y.nObs} observations`);
+  if (design.nrow !== nObs) throw new Error(`pseudobulk: the design has ${design.nrow} rows for ${nObs} observations`);
   const used = Array.from(new Set(Array.from(g.codes).filter((c) => c >= 0))).sort((a, b) => a - b);
   const slot = new Int32Array(g.levels.length).fill(-1);
   used.forEach((c, k) => (slot[c] = k));
@@ -61,7 +115,7 @@ export function pseudobulk(
     if (c >= 0 && first[slot[c]] < 0) first[slot[c]] = i;
   });
   // group-level design: columns constant within each group
-  const needed = opts.formula ? fixedVariables(parseFormula(opts.formula)) : new Set<string>();
+  const needed = formula ? fixedVariables(parseFormula(formula)) : new Set<string>();
   const columns = new Map<string, Column>();
   const names: string[] = [];
   for (const name of design.names) {
@@ -76,19 +130,22 @@ export function pseudobulk(
     names.push(name);
     columns.set(name, col.type === "numeric" ? { type: "numeric", values: Float64Array.from(first, (i) => col.values[i]) } : ({ ...col, codes: Int32Array.from(first, (i) => col.codes[i]) } as Column));
   }
-  const sums = new Float64Array(Y.nResponses * G);
-  const y = new Float64Array(Y.nObs);
-  for (let r = 0; r < Y.nResponses; r++) {
-    responseVector(Y, r, y);
-    for (let i = 0; i < Y.nObs; i++) {
-      const c = g.codes[i];
-      if (c >= 0) sums[r * G + slot[c]] += y[i];
-    }
+  return { codes: g.codes, slot, G, names: used.map((c) => g.levels[c]), design: { names, nrow: G, columns } };
+}
+
+/** Adds response `r`'s values (y[offset], ..., one per observation) to its row of the sums. */
+function addGroupSums(y: ArrayLike<number>, offset: number, g: Grouping, sums: Float64Array, r: number): void {
+  for (let i = 0; i < g.codes.length; i++) {
+    const c = g.codes[i];
+    if (c >= 0) sums[r * g.G + g.slot[c]] += y[offset + i];
   }
-  if (opts.normalize) logCPM(sums, Y.nResponses, G, used.map((c) => g.levels[c]));
+}
+
+function pseudobulkOf(sums: Float64Array, R: number, g: Grouping, responseNames: string[] | undefined, normalize: boolean): { Y: DenseResponses; design: Table } {
+  if (normalize) logCPM(sums, R, g.G, g.names);
   return {
-    Y: { kind: "dense", layout: "responses-by-obs", nResponses: Y.nResponses, nObs: G, values: sums, responseNames: Y.responseNames, obsIds: used.map((c) => g.levels[c]) },
-    design: { names, nrow: G, columns },
+    Y: { kind: "dense", layout: "responses-by-obs", nResponses: R, nObs: g.G, values: sums, responseNames, obsIds: g.names },
+    design: g.design,
   };
 }
 

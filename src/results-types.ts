@@ -84,7 +84,7 @@ export interface FitJSON {
   r2_nakagawa?: { marginal: number; conditional: number };
   icc?: { adjusted: number; unadjusted: number; by_group: Record<string, number> };
   varpart?: Record<string, number>;
-  /** which engine build ran the fit: "wasm-simd" | "wasm-scalar" | "ts" (extension) */
+  /** which engine build ran the fit: "wasm-threads" | "wasm-simd" | "wasm-scalar" | "ts" (extension) */
   engine: string;
   /** wall time of the fit in seconds (extension) */
   time_s: number;

@@ -1,18 +1,29 @@
 // The browser app (app/, built into dist/app) in headless Chromium, served by src/serve.ts: an uploaded
 // sleepstudy fit matches lme4, the bundled examples match their lme4 fits, formula and file errors are
 // shown in the page without a crash, a 200,000-row fit leaves the page responsive, a fit can be
-// cancelled, and plots export as SVG and PNG. Screenshots go to test/output/.
+// cancelled, and plots export as SVG and PNG. The many-response mode (a model per row of a matrix) gives
+// fitMany's numbers in Node, draws the volcano plot and p-value histogram, and explains bad inputs.
+// Screenshots go to test/output/.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXAMPLES } from "../app/examples.js";
-import { serveApp, type RunningServer } from "../src/serve.js";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { serveApp, staticHandler, type RunningServer } from "../src/serve.js";
 import { binResiduals, caterpillarData, qqData, trajectories } from "../app/analysis.js";
 import { binaryReason, sniffDelimiter, sniffEncoding } from "../app/dataload.js";
 import { checkFormula, quoteName, suggest } from "../app/formula-check.js";
-import { toColumns } from "../src/data.js";
+import { SINGLE_CELL_FORMULA, simulateSingleCell } from "../app/many-example.js";
+import { displayTerms, pHistogram, topRows, volcanoData, type ManyColumns } from "../app/many-summary.js";
+import { readCell, readMatrix } from "../app/matrixload.js";
+import { parseCSV, toColumns } from "../src/data.js";
+import { fitMany } from "../src/fitmany.js";
+import { readDenseMatrix } from "../src/io/dense-matrix.js";
+import type { ManyResults } from "../src/manyresults.js";
+import { toCSV } from "../src/tidy.js";
 import { loadKernels } from "../src/engine.js";
 import { LinearMixedModel } from "../src/linearmixedmodel.js";
 import { qnorm } from "../src/random.js";
@@ -54,7 +65,7 @@ interface Tab {
   problems: string[];
 }
 
-async function open(query = "", init?: () => void, setup?: (page: Page) => Promise<unknown>): Promise<Tab> {
+async function open(query = "", init?: () => void, setup?: (page: Page) => Promise<unknown>, base = server!.url): Promise<Tab> {
   const page = await browser!.newPage({ viewport: { width: 1200, height: 900 }, acceptDownloads: true });
   if (setup) await setup(page);
   const problems: string[] = [];
@@ -62,7 +73,7 @@ async function open(query = "", init?: () => void, setup?: (page: Page) => Promi
   page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
   page.on("worker", (w) => w.on("console", (m) => m.type() === "error" && problems.push(`worker console: ${m.text()}`)));
   if (init) await page.addInitScript(init);
-  await page.goto(server!.url + query);
+  await page.goto(base + query);
   await page.waitForSelector("main:not([hidden])");
   return { page, problems };
 }
@@ -136,6 +147,134 @@ async function downloadOf(page: Page, selector: string): Promise<{ name: string;
   const [dl] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
   const file = await dl.path();
   return { name: dl.suggestedFilename(), bytes: fs.readFileSync(file) };
+}
+
+/** The many-response mode's body states (data-many-data, data-many-fit). */
+const manyState = (page: Page, key: "manyData" | "manyFit") => page.evaluate((k) => document.body.dataset[k], key);
+
+async function waitManyData(page: Page, want: "ready" | "error"): Promise<void> {
+  await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.manyData ?? ""), null, { timeout: 30000 });
+  const got = await manyState(page, "manyData");
+  if (got !== want) throw new Error(`many-response data state ${got}, wanted ${want}; page says: ${await page.textContent(tid("error"))}`);
+}
+
+/** Clicks the many-response Fit and waits for the results and their plots. */
+async function fitManyInPage(page: Page, timeout = 60000): Promise<void> {
+  await page.click(tid("many-fit-button"));
+  await page.waitForFunction(() => ["done", "error", "cancelled"].includes(document.body.dataset.manyFit ?? ""), null, { timeout });
+  const s = await manyState(page, "manyFit");
+  if (s !== "done") throw new Error(`many-response fit ended in state ${s}: ${await page.textContent(tid("error"))}`);
+}
+
+/** ManyResults.toJSON() as the page's download holds it (NaN and Infinity as null). */
+interface ManyJSON {
+  info: ManyResults["info"];
+  terms: string[];
+  results: Record<string, string | number | boolean | null>[];
+  responses: Record<string, unknown>[];
+}
+
+/** fitMany in Node on the files the page read: the CLI's matrix reader, the metadata matched by fitMany itself. */
+async function fitManyInNode(matrixFile: string, metaText: string, formula: string, REML = true): Promise<ManyResults> {
+  return fitMany(formula, parseCSV(metaText), await readDenseMatrix(matrixFile), { threads: 1, REML });
+}
+
+const MANY_NUMBERS = ["estimate", "std_error", "df", "statistic", "p_value", "p_adjusted", "sigma"] as const;
+
+/**
+ * Relative tolerances of the all-responses comparison: the reference tests' bounds against lme4
+ * (estimates and standard errors 1e-4; θ-derived df and p-values 1e-3).
+ */
+const LOOSE: Record<(typeof MANY_NUMBERS)[number], number> = { estimate: 1e-4, std_error: 1e-4, statistic: 1e-4, sigma: 1e-4, df: 1e-3, p_value: 1e-3, p_adjusted: 1e-3 };
+
+/**
+ * The page's results against Node's: the responses in `exact` (those the table and the plot labels show
+ * first) to 1e-8 relative, every other response and term to LOOSE. Chromium's V8 computes Math.log,
+ * exp and pow differently from Node's in the last bit for a few percent of arguments (Chromium 156
+ * against Node 20), so BOBYQA may take a different last step and stop elsewhere within its tolerance;
+ * for a near-singular fit the Satterthwaite df (a derivative in θ) and a tiny p-value then move in the
+ * 6th or 7th digit, for well-determined fits not beyond the 9th. Prints the largest differences seen.
+ */
+function checkManyAgainstNode(got: ManyJSON, want: ManyResults, what: string, exact: string[]): void {
+  expect(got.terms).toEqual(want.terms);
+  const rows = want.rows();
+  expect(got.results).toHaveLength(rows.length);
+  const checked = new Set<string>();
+  const worst = { exact: 0, other: 0 };
+  rows.forEach((w, k) => {
+    const g = got.results[k];
+    expect([g.response, g.term, g.singular], `${what} row ${k}`).toEqual([w.response, w.term, w.singular]);
+    const tight = exact.includes(w.response);
+    if (tight) checked.add(w.response);
+    for (const f of MANY_NUMBERS) {
+      if (Number.isNaN(w[f])) {
+        expect(g[f], `${what} ${w.response} ${w.term} ${f}`).toBeNull();
+        continue;
+      }
+      const v = g[f] as number;
+      const d = w[f] === v ? 0 : Math.abs(v - w[f]) / Math.abs(w[f]);
+      if (tight) worst.exact = Math.max(worst.exact, d);
+      else worst.other = Math.max(worst.other, d);
+      relClose(v, w[f], tight ? 1e-8 : LOOSE[f], 1e-300, `${what} ${w.response} ${w.term} ${f}`);
+    }
+  });
+  expect([...checked].sort()).toEqual([...exact].sort());
+  console.log(`${what}: largest relative difference from Node ${worst.exact.toExponential(1)} for ${exact.join(", ")}; ${worst.other.toExponential(1)} for the others`);
+}
+
+/** Circles per dot mark of the volcano plot (non-significant, then significant) and its labels. */
+async function volcanoMarks(page: Page, scope: string): Promise<{ dots: number[]; labels: string[] }> {
+  return page.$eval(scope, (root) => ({
+    dots: Array.from(root.querySelectorAll('svg g[aria-label="dot"]'), (g) => g.querySelectorAll("circle").length),
+    labels: Array.from(root.querySelectorAll('svg g[aria-label="text"] text'), (t) => t.textContent ?? ""),
+  }));
+}
+
+/** The histogram's bars' tooltips ("p 0.00–0.05: 42 responses") as counts. */
+async function histogramCounts(page: Page, scope: string): Promise<number[]> {
+  const titles = await page.$$eval(`${scope} svg g[aria-label="rect"] rect`, (rects) => rects.map((r) => r.querySelector("title")?.textContent ?? ""));
+  return titles.map((t) => Number(/: (\d+) responses$/.exec(t)?.[1] ?? NaN));
+}
+
+/**
+ * A small study for the upload test: 25 responses × 36 observations (6 subjects × 6, treatment A/B
+ * between subjects, age within), written as R's write.table writes a matrix (TSV, the header without the
+ * name column; response r05 with 3 missing values), its metadata (rows shuffled, two extra), and
+ * broken variants: metadata lacking 3 ids, the matrix transposed, a cell that is no number, a short row.
+ */
+function smallManyStudy(dir: string): Record<"matrix" | "meta" | "metaMissing" | "transposed" | "badCell" | "ragged", string> {
+  let s = 777;
+  const unif = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) + 0.5) / 4294967296;
+  const normal = () => Math.sqrt(-2 * Math.log(unif())) * Math.cos(2 * Math.PI * unif());
+  const obs = Array.from({ length: 36 }, (_, i) => `o${String(i + 1).padStart(2, "0")}`);
+  const subject = obs.map((_, i) => `s${Math.floor(i / 6) + 1}`);
+  const treatment = obs.map((_, i) => (i < 18 ? "A" : "B"));
+  const age = obs.map((_, i) => 20 + ((i * 7) % 13));
+  const rows = Array.from({ length: 25 }, (_, r) => {
+    const u = Array.from({ length: 6 }, () => normal());
+    return obs.map((_, i) => {
+      if (r === 4 && [2, 15, 30].includes(i)) return "NA";
+      const y = 5 + (r % 3 === 0 ? 1.2 : 0) * (treatment[i] === "B" ? 1 : 0) + 0.05 * age[i] + 0.7 * u[Math.floor(i / 6)] + normal();
+      return y.toFixed(5);
+    });
+  });
+  const names = rows.map((_, r) => `r${String(r + 1).padStart(2, "0")}`);
+  const write = (name: string, text: string) => {
+    fs.writeFileSync(path.join(dir, name), text);
+    return path.join(dir, name);
+  };
+  const metaLines = obs.map((o, i) => `${o},${subject[i]},${treatment[i]},${age[i]}`);
+  // Every 5th row first, then the rest: another order than the matrix's; two observations it lacks.
+  const shuffled = [...metaLines.filter((_, i) => i % 5 === 0), ...metaLines.filter((_, i) => i % 5 !== 0), "o98,s7,A,30", "o99,s7,A,31"];
+  const matrixRows = (sep: string, rs: string[][]) => rs.map((r, k) => [names[k], ...r].join(sep));
+  return {
+    matrix: write("counts.tsv", [obs.join("\t"), ...matrixRows("\t", rows)].join("\n") + "\n"),
+    meta: write("meta.csv", ["obs,subject,treatment,age", ...shuffled].join("\n") + "\n"),
+    metaMissing: write("meta-missing.csv", ["obs,subject,treatment,age", ...shuffled.filter((l) => !/^o(04|11|29),/.test(l))].join("\n") + "\n"),
+    transposed: write("transposed.csv", ["obs," + names.join(","), ...obs.map((o, i) => [o, ...rows.map((r) => r[i])].join(","))].join("\n") + "\n"),
+    badCell: write("bad-cell.csv", ["gene," + obs.join(","), ...matrixRows(",", rows.map((r, k) => (k === 2 ? r.map((v, i) => (i === 6 ? "n/a" : v)) : r)))].join("\n") + "\n"),
+    ragged: write("ragged.csv", ["gene," + obs.join(","), ...matrixRows(",", rows.map((r, k) => (k === 1 ? r.slice(1) : r)))].join("\n") + "\n"),
+  };
 }
 
 /** 2,000 subjects × 100 rows, random intercept (sd 2) and slope (sd 0.5), residual sd 1. */
@@ -227,6 +366,68 @@ describe("app helpers (the page's and the worker's pure parts)", () => {
     for (let i = 1; i < p.v.length; i++) expect(p.v[i]).toBeGreaterThanOrEqual(p.v[i - 1]);
   });
 
+  it("checks many-response formulas (one-sided) against the metadata's columns", () => {
+    const cols = ["cell", "donor", "condition", "age"];
+    expect(checkFormula("~ condition + (1 | donor)", cols, { oneSided: true }).problems).toEqual([]);
+    // The left side only names the responses (fitMany's rule), so it is no column.
+    expect(checkFormula("expr ~ condition + (1 | donor)", cols, { oneSided: true }).problems).toEqual([]);
+    expect(checkFormula("~ condition + agee + (1 | donor)", cols, { oneSided: true }).problems).toEqual([
+      { message: "unknown column 'agee' at position 14: the metadata has no column of that name (did you mean 'age'?)", pos: 14, end: 18 },
+    ]);
+    expect(checkFormula("~ condition", cols, { oneSided: true }).problems[0].message).toMatch(/^no random-effects term/);
+    // The one-model formula box still wants a response.
+    expect(checkFormula("~ condition + (1 | donor)", cols).problems[0].message).toMatch(/^the formula has no response/);
+  });
+
+  it("reads a dense matrix in the page as the CLI's reader does, and names what is wrong with bad ones", async () => {
+    const study = simulateSingleCell();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lmm-app-matrix-"));
+    const file = path.join(dir, "m.csv");
+    fs.writeFileSync(file, study.matrixCSV);
+    const [mine, cli] = [await readMatrix(new Blob([study.matrixCSV]), "m.csv"), await readDenseMatrix(file)];
+    expect([mine.nResponses, mine.nObs]).toEqual([300, 480]);
+    expect(mine.responseNames).toEqual(cli.responseNames);
+    expect(mine.obsIds).toEqual(cli.obsIds);
+    expect(Array.from(mine.values)).toEqual(Array.from(cli.values));
+    // R's write.table header (no name for the name column), tabs, NA and Inf.
+    const r = await readMatrix(new Blob(["a\tb\tc\ng1\t1\tNA\t-Inf\ng2\t.5\t2e3\t\n"]), "x.tsv");
+    expect([r.obsIds, r.responseNames, Array.from(r.values)]).toEqual([["a", "b", "c"], ["g1", "g2"], [1, NaN, -Infinity, 0.5, 2000, NaN]]);
+    expect([readCell(" 3 "), readCell("0x10"), readCell("1e")]).toEqual([3, undefined, undefined]);
+    const fails = (text: string) => readMatrix(new Blob([text]), "bad.csv").then(() => "read", (e: Error) => e.message);
+    expect(await fails("gene,c1,c2\ng1,1,2\ng2,3,abc\n")).toBe("'bad.csv', data row 2 (response 'g2'), column 'c2': 'abc' is not a number");
+    expect(await fails("gene,c1,c2\ng1,1,2\ng2,3\n")).toBe("'bad.csv', data row 2: 2 fields, expected 3 (a response name and 2 values, as the header has 2 observations)");
+    expect(await fails("gene,c1,c2\ng1,1,2\ng1,3,4\n")).toBe("'bad.csv', data row 2: response 'g1' already appeared in data row 1");
+    expect(await fails("gene,c1,c1\ng1,1,2\n")).toBe("'bad.csv': observation 'c1' appears more than once in the header (columns 2, 3)");
+    expect(await fails("gene,c1,c2\n")).toBe("'bad.csv' has a header row but no response rows");
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("ranks responses, bins p-values and builds the volcano plot from a result's columns", () => {
+    // 5 responses × terms (Intercept), x; response-major.
+    const r: ManyColumns = {
+      responses: ["a", "b", "c", "d", "e"],
+      terms: ["(Intercept)", "x"],
+      estimate: [1, 0.5, 1, -2, 1, 0.1, 1, 3, 1, NaN],
+      stdError: [1, 1, 1, 1, 1, 1, 1, 1, 1, NaN],
+      df: [9, 9, 9, 9, 9, 9, 9, 9, 9, NaN],
+      statistic: [1, 0.5, 1, -2, 1, 0.1, 1, 3, 1, NaN],
+      pValue: [0.5, 0.3, 0.5, 0.001, 0.5, 1, 0.5, 0, 0.5, NaN],
+      pAdjusted: [0.5, 0.4, 0.5, 0.002, 0.5, 1, 0.5, 0, 0.5, NaN],
+    };
+    expect(displayTerms(r.terms)).toEqual(["x", "(Intercept)"]);
+    expect(topRows(r, "x", 10).map((t) => [t.response, t.p])).toEqual([["d", 0], ["b", 0.001], ["a", 0.3], ["c", 1]]);
+    const h = pHistogram(r, "x");
+    expect(h.n).toBe(4);
+    expect([h.count[0], h.count[6], h.count[19], h.count.reduce((a, b) => a + b, 0)]).toEqual([2, 1, 1, 4]);
+    const v = volcanoData(r, "x", 2);
+    expect(v.response).toEqual(["a", "b", "c", "d"]);
+    expect(Array.from(v.significant)).toEqual([0, 1, 0, 1]);
+    expect(v.labelled.map((i) => v.response[i])).toEqual(["d", "b"]);
+    // p = 0 is drawn at the largest finite −log10 p; the BH cut at the largest significant p.
+    expect(Array.from(v.mlog10p)).toEqual([-Math.log10(0.3), 3, -0, 3]);
+    expect(v.cut).toBe(3);
+  });
+
   it("draws one trajectory line per group and level of the other within-group variables", async () => {
     const kernels = await loadKernels("auto");
     const eeg = referenceTable("data/eeg.csv", "eeg", extraDir);
@@ -291,6 +492,30 @@ run("browser app (dist/app) in Chromium", () => {
     for (const f of ["index.html", "app.js", "worker.js"]) expect(fs.readFileSync(path.join(appDir, f), "utf8")).not.toMatch(/https?:\/\/(?!localhost)[a-z0-9.-]*(cdn|unpkg|jsdelivr)/i);
   });
 
+  it("runs from a plain static server (no isolation headers) on the single-thread SIMD build", async () => {
+    // The same files without COOP/COEP: no SharedArrayBuffer, so the engine falls back, and the fit is the same.
+    const handler = staticHandler(appDir);
+    const plain = http.createServer((req, res) => {
+      const set = res.setHeader.bind(res);
+      res.setHeader = (k: string, v: number | string | readonly string[]) => (k.toLowerCase().startsWith("cross-origin") ? res : set(k, v));
+      handler(req, res);
+    });
+    await new Promise<void>((r) => plain.listen(0, "127.0.0.1", r));
+    try {
+      const { page, problems } = await open("", undefined, undefined, `http://127.0.0.1:${(plain.address() as AddressInfo).port}/`);
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
+      await page.setInputFiles(tid("file-input"), path.join(root, "examples/sleepstudy.csv"));
+      await waitData(page, "ready");
+      const got = await fit(page, "Reaction ~ Days + (Days | Subject)");
+      expect(got.engine).toBe("wasm-simd");
+      checkAgainstLme4(got, readFit(path.join(referenceDir, "fits/sleepstudy-slope-reml.json")), "sleepstudy (plain static)");
+      expect(problems).toEqual([]);
+      await page.close();
+    } finally {
+      await new Promise((r) => plain.close(r));
+    }
+  });
+
   it("fits an uploaded sleepstudy.csv as lme4 does, with summary, tables, plots and downloads", async () => {
     const { page, problems } = await open();
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
@@ -307,10 +532,12 @@ run("browser app (dist/app) in Chromium", () => {
     const got = await fit(page, "Reaction ~ Days + (Days | Subject)");
     const ref = readFit(path.join(referenceDir, "fits/sleepstudy-slope-reml.json"));
     checkAgainstLme4(got, ref, "sleepstudy");
-    expect(got.engine).toBe("wasm-simd");
+    // Cross-origin isolated with a second core: the threads build, which gives the SIMD build's bits.
+    const engine = (await page.evaluate(() => navigator.hardwareConcurrency)) > 1 ? "wasm-threads" : "wasm-simd";
+    expect(got.engine).toBe(engine);
     expect(await page.textContent(tid("summary"))).toContain("REML criterion at convergence: 1743.6");
     expect(await page.textContent(tid("progress"))).toMatch(
-      new RegExp(`^Fitted in [\\d.]+ s \\(${got.feval} optimizer evaluations of the objective, \\d+ with the convergence checks; wasm-simd engine\\)\\.$`),
+      new RegExp(`^Fitted in [\\d.]+ s \\(${got.feval} optimizer evaluations of the objective, \\d+ with the convergence checks; ${engine} engine\\)\\.$`),
     );
     // Tables: Satterthwaite df and p for the fixed effects (lmerTest: Days df 17), variance components.
     const fixedRows = await page.locator(`${tid("fixed-table")} tbody tr`).allTextContents();
@@ -653,5 +880,241 @@ run("browser app (dist/app) in Chromium", () => {
     expect(got.REML).toBe(false);
     expect(problems).toEqual([]);
     await page.close();
+  });
+});
+
+run("browser app: many responses (fitMany) in Chromium", () => {
+  it("fits the bundled single-cell example as fitMany does in Node, with progress, table, volcano plot, p-value histogram and downloads", async () => {
+    const { page, problems } = await open();
+    expect(await page.isVisible(tid("matrix-input"))).toBe(false);
+    await page.check(tid("mode-many"));
+    for (const t of ["matrix-input", "meta-input", "many-example", "many-formula-input", "many-fit-button"]) expect(await page.isVisible(tid(t)), t).toBe(true);
+    for (const t of ["file-input", "formula-input", "fit-button"]) expect(await page.isVisible(tid(t)), t).toBe(false);
+    await page.click(tid("many-example"));
+    await waitManyData(page, "ready");
+    expect(await page.inputValue(tid("many-formula-input"))).toBe(SINGLE_CELL_FORMULA);
+    expect(await page.textContent(tid("many-data-info"))).toContain("example-matrix.csv: 300 responses × 480 observations, matched by id to the rows of example-meta.csv.");
+    expect(await page.locator(`${tid("many-columns")} button`).allTextContents()).toEqual(["donorfactor, 8 levels", "conditionfactor, 2 levels", "library_sizenumeric"]);
+    // The page's example is the one simulated here: its files, downloaded, are the same text.
+    const study = simulateSingleCell();
+    expect((await downloadOf(page, tid("many-example-matrix"))).bytes.toString("utf8")).toBe(study.matrixCSV);
+    expect((await downloadOf(page, tid("many-example-meta"))).bytes.toString("utf8")).toBe(study.metaCSV);
+
+    // Frames and progress texts are recorded from the click on: the fit runs in workers.
+    await page.evaluate(() => {
+      const w = window as unknown as { __frames: number[]; __progress: string[]; __stop: boolean };
+      Object.assign(w, { __frames: [], __progress: [], __stop: false });
+      const progress = document.querySelector('[data-testid="many-progress"]')!;
+      const tick = () => {
+        w.__frames.push(performance.now());
+        const t = progress.textContent ?? "";
+        if (w.__progress[w.__progress.length - 1] !== t) w.__progress.push(t);
+        if (!w.__stop) requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+    await fitManyInPage(page);
+    const { frames, progress } = await page.evaluate(() => {
+      const w = window as unknown as { __frames: number[]; __progress: string[]; __stop: boolean };
+      w.__stop = true;
+      return { frames: w.__frames, progress: w.__progress };
+    });
+    const maxGap = Math.max(...frames.slice(1).map((t, i) => t - frames[i]));
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    console.log(`many-response example: ${progress[progress.length - 1]} (${frames.length} frames, longest gap ${maxGap.toFixed(0)} ms, ${cores} cores)`);
+    expect(maxGap).toBeLessThan(500);
+    expect(progress.some((p) => /^Fitting… \d+ \/ 300 responses · [\d.]+ s/.test(p))).toBe(true);
+    const lanes = cores > 1 ? `on ${cores} lanes \\(this page's many-response worker and ${cores - 1} nested workers?, which fitted \\d+ of the chunks\\)` : "on 1 lane";
+    expect(progress[progress.length - 1]).toMatch(new RegExp(`^Fitted 300 responses in [\\d.]+ s ${lanes}; wasm-simd engine\\.$`));
+
+    // The numbers: fitMany in Node on the same files (one thread there; the page's lanes do not change them).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lmm-app-many-"));
+    fs.writeFileSync(path.join(dir, "matrix.csv"), study.matrixCSV);
+    const want = await fitManyInNode(path.join(dir, "matrix.csv"), study.metaCSV, SINGLE_CELL_FORMULA);
+    const got: ManyJSON = JSON.parse((await downloadOf(page, tid("many-download-json"))).bytes.toString("utf8"));
+    const top5 = topRows(want, "conditiontreated", 5).map((t) => t.response);
+    checkManyAgainstNode(got, want, "example", top5);
+    expect(got.info.threads).toBe(cores);
+    // Nested workers did fit chunks (on more than one core); nothing fell back to a single lane.
+    if (cores > 1) expect(got.info.workerChunks).toBeGreaterThan(0);
+    expect(await page.textContent(tid("many-summary"))).not.toContain("Note:");
+    // The CSV is the CLI's results.csv of the same numbers (each written as the shortest decimal of its double).
+    const csv = (await downloadOf(page, tid("many-download-csv"))).bytes.toString("utf8").trim().split("\n");
+    expect(csv[0]).toBe("response,term,estimate,std_error,df,statistic,p_value,p_adjusted,sigma,singular");
+    expect(csv[0]).toBe(toCSV(want.rows()).split("\n")[0]);
+    expect(csv.slice(1)).toEqual(got.results.map((r) => [r.response, r.term, ...MANY_NUMBERS.map((f) => String(r[f] ?? "NA")), r.singular ? "TRUE" : "FALSE"].join(",")));
+    const responsesCSV = (await downloadOf(page, tid("many-download-responses"))).bytes.toString("utf8").split("\n");
+    expect(responsesCSV[0]).toBe(toCSV(want.responseRows()).split("\n")[0]);
+    expect(responsesCSV.filter(Boolean)).toHaveLength(301);
+
+    // Summary and table: significant counts, and the top responses of each term (the treatment first).
+    const counts = want.counts(0.05);
+    const term = "conditiontreated";
+    expect(await page.textContent(tid("many-summary"))).toContain(
+      `300 fitted; singular fits ${counts.singular}, not converged ${counts.notConverged}.` +
+        `Significant at FDR 5% (Benjamini-Hochberg across responses): ${term} ${counts.significant[term]}; (Intercept) ${counts.significant["(Intercept)"]}.`,
+    );
+    const tableRows = await page.locator(`${tid("many-table")} tbody tr`).evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll("td"), (td) => td.textContent)));
+    expect(tableRows).toHaveLength(20);
+    const top = topRows(want, term, 10);
+    expect(tableRows.slice(0, 10).map((r) => [r[0], r[1]])).toEqual(top.map((t) => [term, t.response]));
+    expect(tableRows.slice(10).every((r) => r[0] === "(Intercept)")).toBe(true);
+    relClose(Number(tableRows[0][2]), top[0].estimate, 1e-4, 0, "table's top estimate");
+
+    // The volcano plot: a dot per response, the significant ones (BH < 0.05) in their own mark, the 5
+    // smallest p-values labelled; the histogram: 20 bins with the counts of the p-values.
+    expect(await page.inputValue(tid("many-term-select"))).toBe(term);
+    const v = volcanoData(want, term);
+    const marks = await volcanoMarks(page, tid("volcano-plot"));
+    expect(marks.dots).toEqual([300 - counts.significant[term], counts.significant[term]]);
+    expect(marks.labels).toEqual(v.labelled.map((i) => v.response[i]));
+    expect(await histogramCounts(page, tid("phist-plot"))).toEqual(Array.from(pHistogram(want, term).count));
+    await shoot(page, tid("volcano-plot"), "app-many-volcano.png");
+    await shoot(page, tid("phist-plot"), "app-many-phist.png");
+    await shoot(page, tid("many-table"), "app-many-table.png");
+    await page.screenshot({ path: path.join(outDir, "app-many-page.png"), fullPage: true });
+
+    // Exports, as the other plots: the SVG holds the 300 dots, the PNG is a PNG.
+    const svg = await downloadOf(page, tid("export-svg-volcano"));
+    expect(svg.name).toBe("example-matrix-conditiontreated-volcano.svg");
+    expect((svg.bytes.toString("utf8").match(/<circle/g) ?? []).length).toBe(300);
+    fs.writeFileSync(path.join(outDir, "app-many-export-volcano.svg"), svg.bytes);
+    const png = await downloadOf(page, tid("export-png-phist"));
+    expect(png.bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    fs.writeFileSync(path.join(outDir, "app-many-export-phist.png"), png.bytes);
+
+    // Another term redraws both plots for it.
+    await page.selectOption(tid("many-term-select"), "(Intercept)");
+    await expect.poll(() => page.textContent(`${tid("volcano-plot")} figcaption`)).toBe("Volcano plot: (Intercept)");
+    await expect.poll(async () => (await volcanoMarks(page, tid("volcano-plot"))).dots.reduce((a, b) => a + b, 0)).toBe(300);
+    await expect.poll(() => histogramCounts(page, tid("phist-plot"))).toEqual(Array.from(pHistogram(want, "(Intercept)").count));
+
+    // Cancel: a running fit stops, the worker restarts and reads the files again, and fits again.
+    await page.click(tid("many-ml-radio"));
+    await page.click(tid("many-fit-button"));
+    expect(await manyState(page, "manyFit")).toBe("running");
+    await page.click(tid("many-cancel-button"));
+    expect(await manyState(page, "manyFit")).toBe("cancelled");
+    expect(await page.textContent(tid("many-progress"))).toMatch(/^Fit cancelled after [\d.]+ s\.$/);
+    await waitManyData(page, "ready");
+    await fitManyInPage(page);
+    const ml: ManyJSON = JSON.parse((await downloadOf(page, tid("many-download-json"))).bytes.toString("utf8"));
+    expect(ml.info.REML).toBe(false);
+    const wantML = await fitManyInNode(path.join(dir, "matrix.csv"), study.metaCSV, SINGLE_CELL_FORMULA, false);
+    checkManyAgainstNode(ml, wantML, "example ML", topRows(wantML, "conditiontreated", 5).map((t) => t.response));
+    // The single-model mode is still there, as it was.
+    await page.check(tid("mode-single"));
+    expect(await page.isVisible(tid("many-results"))).toBe(false);
+    expect(await page.isVisible(tid("file-input"))).toBe(true);
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("fits an uploaded matrix and metadata, and explains mismatched ids, bad matrices and missing columns", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lmm-app-many-upload-"));
+    const files = smallManyStudy(dir);
+    const { page, problems } = await open();
+    await page.check(tid("mode-many"));
+    const errorText = () => page.textContent(tid("error"));
+    const upload = async (matrix: string, meta: string) => {
+      await page.setInputFiles(tid("matrix-input"), matrix);
+      await page.setInputFiles(tid("meta-input"), meta);
+    };
+
+    // Ids that do not match: named, with what the first column must hold.
+    await upload(files.matrix, files.metaMissing);
+    await waitManyData(page, "error");
+    expect(await errorText()).toBe(
+      "Data: the ids of 'counts.tsv' and 'meta-missing.csv' do not match: 3 of 36 matrix observations have no metadata row (first: o04, o11, o29). " +
+        "The metadata's first column ('obs') must hold the observation ids of the matrix's header.",
+    );
+    await shoot(page, tid("error"), "app-many-id-error.png");
+    // A transposed matrix (observations as rows) is recognised as such.
+    await upload(files.transposed, files.meta);
+    await waitManyData(page, "error");
+    expect(await errorText()).toContain("The matrix's row names are the metadata's ids: it seems transposed.");
+    // A matrix cell that is not a number, and a short row.
+    await upload(files.badCell, files.meta);
+    await waitManyData(page, "error");
+    expect(await errorText()).toBe("Data: 'bad-cell.csv', data row 3 (response 'r03'), column 'o07': 'n/a' is not a number");
+    await upload(files.ragged, files.meta);
+    await waitManyData(page, "error");
+    expect(await errorText()).toContain("'ragged.csv', data row 2: 36 fields, expected 37");
+    // Fitting without usable data says so.
+    await page.fill(tid("many-formula-input"), "~ treatment + (1 | subject)");
+    await page.click(tid("many-fit-button"));
+    expect(await errorText()).toContain("Fit: no usable data: see the data error above");
+
+    // Good files: R's write.table layout (TSV, a header without the name column), metadata rows in
+    // another order with two extra, one response with missing values.
+    await upload(files.matrix, files.meta);
+    await waitManyData(page, "ready");
+    expect(await page.isVisible(tid("error"))).toBe(false);
+    expect(await page.textContent(tid("many-data-info"))).toContain(
+      "counts.tsv: 25 responses × 36 observations, matched by id to the rows of meta.csv. 2 metadata rows with no observation in the matrix left out. 3 missing values",
+    );
+    // A formula naming a column the metadata lacks: named before any fit, and the fit is refused.
+    await page.fill(tid("many-formula-input"), "~ treatment + agee + (1 | subject)");
+    await expect.poll(errorText).toContain("Formula: unknown column 'agee' at position 14: the metadata has no column of that name (did you mean 'age'?)");
+    expect(await page.textContent(`${tid("error")} mark`)).toBe("agee");
+    await shootAll(page, ["#many-model-panel", tid("error")], "app-many-formula-error.png");
+    await page.click(tid("many-fit-button"));
+    expect(await manyState(page, "manyFit")).toBe("idle");
+    // An error only the fit finds: the worker's message.
+    await page.fill(tid("many-formula-input"), "~ treatment + (1 | obs)");
+    await page.click(tid("many-fit-button"));
+    await page.waitForFunction(() => document.body.dataset.manyFit === "error");
+    expect(await errorText()).toMatch(/^Fit: number of levels of grouping factor 'obs' \(36\) must be < number of observations \(36\)/);
+
+    const formula = "~ treatment + age + (1 | subject)";
+    await page.fill(tid("many-formula-input"), formula);
+    await fitManyInPage(page);
+    const got: ManyJSON = JSON.parse((await downloadOf(page, tid("many-download-json"))).bytes.toString("utf8"));
+    const want = await fitManyInNode(files.matrix, fs.readFileSync(files.meta, "utf8"), formula);
+    const topUpload = topRows(want, "treatmentB", 3).map((t) => t.response);
+    checkManyAgainstNode(got, want, "upload", topUpload);
+    expect(got.results.filter((r) => r.response === "r05").map((r) => r.term)).toEqual(["(Intercept)", "treatmentB", "age"]);
+    expect(got.responses.find((r) => r.response === "r05")!.nobs).toBe(33);
+    for (const term of ["treatmentB", "age"]) {
+      await page.selectOption(tid("many-term-select"), term);
+      await expect.poll(() => page.textContent(`${tid("phist-plot")} figcaption`)).toBe(`p-values: ${term}`);
+      await expect.poll(() => histogramCounts(page, tid("phist-plot"))).toEqual(Array.from(pHistogram(want, term).count));
+      expect((await volcanoMarks(page, tid("volcano-plot"))).dots.reduce((a, b) => a + b, 0)).toBe(25);
+    }
+    await shoot(page, tid("many-results"), "app-many-upload-results.png");
+    // The error box shows each mode's own errors.
+    await page.check(tid("mode-single"));
+    await page.fill(tid("formula-input"), "y ~ x +");
+    await expect.poll(errorText).toMatch(/^Formula: expected a term after '\+'/);
+    await page.check(tid("mode-many"));
+    expect(await page.isVisible(tid("error"))).toBe(false);
+    expect(problems).toEqual([]);
+    await page.close();
+
+    // Without nested workers (their script missing) the example's 10 chunks are fitted on the
+    // many-response worker alone, with the same numbers, and the page says so. (Playwright's routes do
+    // not see a worker's own requests, so the file is missing from a copy of the app.)
+    const copy = path.join(dir, "app");
+    fs.cpSync(appDir, copy, { recursive: true });
+    fs.rmSync(path.join(copy, "fitmany-webworker.js"));
+    const partial = await serveApp({ root: copy, port: 0 });
+    const blocked = await open("", undefined, undefined, partial.url);
+    await blocked.page.check(tid("mode-many"));
+    await blocked.page.click(tid("many-example"));
+    await waitManyData(blocked.page, "ready");
+    await fitManyInPage(blocked.page);
+    const alone: ManyJSON = JSON.parse((await downloadOf(blocked.page, tid("many-download-json"))).bytes.toString("utf8"));
+    const study = simulateSingleCell();
+    fs.writeFileSync(path.join(dir, "example.csv"), study.matrixCSV);
+    const wantExample = await fitManyInNode(path.join(dir, "example.csv"), study.metaCSV, SINGLE_CELL_FORMULA);
+    checkManyAgainstNode(alone, wantExample, "example, one lane", topRows(wantExample, "conditiontreated", 5).map((t) => t.response));
+    expect([alone.info.threads, alone.info.workerChunks]).toEqual([1, 0]);
+    expect(await blocked.page.textContent(tid("many-summary"))).toContain("Note: fitted in this page's worker alone: fitMany worker failed");
+    expect(await blocked.page.textContent(tid("many-progress"))).toMatch(/^Fitted 300 responses in [\d.]+ s on 1 lane/);
+    expect(blocked.problems.filter((p) => !p.includes("404"))).toEqual([]);
+    await blocked.page.close();
+    await partial.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -1,6 +1,7 @@
 // `lmm many` end to end: each input kind (dense CSV + metadata, a 10x directory + metadata, an .h5ad
 // with its own obs), each output format, --normalize, --genes, --min-detected, --pseudobulk, and the
-// errors a user meets first. Numbers are checked against the library's fitMany / OLS on the same input.
+// errors a user meets first. Numbers are checked against the library's fitMany / OLS on the same input
+// in memory: dense files and dense or CSC .h5ad matrices are streamed, and give those numbers exactly.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -10,8 +11,11 @@ import { tableFromIPC } from "apache-arrow";
 import { beforeAll, describe, expect, it } from "vitest";
 import { fitMany, registerManyWorkers } from "../src/fitmany.js";
 import { nodeWorkers } from "../src/fitmany-node.js";
-import { logNormalize } from "../src/io/normalize.js";
+import { filterResponses, logNormalize } from "../src/io/normalize.js";
+import { pseudobulk, pseudobulkSource } from "../src/pseudobulk.js";
 import { Rng } from "../src/random.js";
+import { matrixSource } from "../src/response-source.js";
+import { toColumns } from "../src/data.js";
 import type { DenseResponses } from "../src/responses.js";
 import { runCli } from "./helpers/cli.js";
 
@@ -60,8 +64,8 @@ beforeAll(async () => {
   writeH5ad(file("cells.h5ad"));
 });
 
-/** An AnnData file (0.8 layout): X cells × genes dense, obs with a string index and two categoricals. */
-function writeH5ad(p: string): void {
+/** An AnnData file (0.8 layout): X cells × genes (dense, or CSC: genes compressed), obs with a string index and two categoricals. */
+function writeH5ad(p: string, kind: "dense" | "csc" = "dense"): void {
   const f = new h5wasm.File(p, "w");
   const encode = (o: Group, type: string, version: string) => {
     o.create_attribute("encoding-type", type);
@@ -90,8 +94,22 @@ function writeH5ad(p: string): void {
     v.create_attribute("_index", "_index");
     v.create_attribute("column-order", []);
     strings(v, "_index", genes);
-    const X = Float64Array.from({ length: n * G }, (_, k) => counts[(k % G) * n + Math.floor(k / G)]);
-    encode(f.create_dataset({ name: "X", data: X, shape: [n, G] }) as unknown as Group, "array", "0.2.0");
+    if (kind === "dense") {
+      const X = Float64Array.from({ length: n * G }, (_, k) => counts[(k % G) * n + Math.floor(k / G)]);
+      encode(f.create_dataset({ name: "X", data: X, shape: [n, G] }) as unknown as Group, "array", "0.2.0");
+    } else {
+      const ptr = [0], idx: number[] = [], data: number[] = [];
+      for (let g = 0; g < G; g++) {
+        for (let i = 0; i < n; i++) if (counts[g * n + i] !== 0) idx.push(i), data.push(counts[g * n + i]);
+        ptr.push(idx.length);
+      }
+      const X = f.create_group("X");
+      encode(X, "csc_matrix", "0.1.0");
+      X.create_attribute("shape", new BigInt64Array([BigInt(n), BigInt(G)]));
+      X.create_dataset({ name: "data", data: Float32Array.from(data) });
+      X.create_dataset({ name: "indices", data: Int32Array.from(idx) });
+      X.create_dataset({ name: "indptr", data: Int32Array.from(ptr) });
+    }
   } finally {
     f.close();
   }
@@ -158,6 +176,39 @@ describe("lmm many", () => {
     expect(t.getChild("response")!.get(0)).toBe("G1");
   });
 
+  it("an .h5ad with dense or CSC X is streamed: --normalize, --min-detected and --genes give the in-memory fits exactly", async () => {
+    const picked = ["G4", "G12", "G1", "G7"]; // G12 is detected in 1 of 120 cells: --min-detected drops it
+    const normalized = filterResponses(logNormalize(Y), { responses: picked, minDetectedFraction: 0.05 });
+    const lib = await fitMany(formula, design, normalized, { threads: 1, chunkSize: 2 });
+    expect(lib.responses).toEqual(["G4", "G1", "G7"]);
+    for (const kind of ["dense", "csc"] as const) {
+      writeH5ad(file(`cells-${kind}.h5ad`), kind);
+      const r = await runCli(["many", "--matrix", file(`cells-${kind}.h5ad`), "-f", formula, "-o", file(`h5-${kind}.json`), "--normalize", "--min-detected", "0.05", "--genes", picked.join(","), "--chunk-size", "2", "--threads", "2"]);
+      expect(r.err).not.toMatch(/error/);
+      expect(r.code).toBe(0);
+      const j = JSON.parse(fs.readFileSync(file(`h5-${kind}.json`), "utf8"));
+      expect(j.rows.length).toBe(6);
+      lib.rows().forEach((x, k) => {
+        for (const c of ["response", "term", "estimate", "std_error", "df", "statistic", "p_value", "p_adjusted", "sigma", "singular"] as const) {
+          expect(j.rows[k][c], `${kind} ${c}`).toBe(typeof x[c] === "number" && !Number.isFinite(x[c]) ? null : x[c]);
+        }
+      });
+    }
+  });
+
+  it("a dense CSV without flags needing a first pass is fitted as it is read: the in-memory results, the same thread count", async () => {
+    const r = await runCli(["many", "--matrix", file("counts.csv"), "--meta", file("meta.csv"), "-f", formula, "-o", file("plain.csv"), "--threads", "2", "--chunk-size", "32"]);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/120 observations, responses streamed from/);
+    expect(r.out).toMatch(/mixed model: 12 responses \(12 fitted\) in .* s on 1 thread \(/); // 12 responses are one chunk: one lane
+    const lib = await fitMany(formula, design, Y, { threads: 1 });
+    const rows = readCsv(file("plain.csv"));
+    lib.rows().forEach((x, k) => {
+      expect(rows[k].response).toBe(x.response);
+      for (const c of ["estimate", "std_error", "p_value", "p_adjusted"] as const) expect(Number(rows[k][c])).toBe(Number.isFinite(x[c]) ? x[c] : NaN);
+    });
+  });
+
   it("--pseudobulk: sums per donor, OLS on the sums (a two-group pooled t test here)", async () => {
     const r = await runCli(["many", "--matrix", file("counts.csv"), "--meta", file("meta.csv"), "-f", formula, "-o", file("pb.csv"), "--genes", "G1,G4", "--pseudobulk"]);
     expect(r.code).toBe(0);
@@ -175,6 +226,16 @@ describe("lmm many", () => {
       expect(Number(row.statistic)).toBeCloseTo(t, 10);
       expect(Number(row.df)).toBe(4);
       expect(Number(row.estimate)).toBeCloseTo(mean(b) - mean(a), 10);
+    }
+  });
+
+  it("pseudobulk of a stream: the matrix's sums, normalised or not, exactly", async () => {
+    const table = toColumns(design);
+    for (const normalize of [false, true]) {
+      const want = pseudobulk(Y, table, "donor", { normalize, formula });
+      const got = await pseudobulkSource(matrixSource(Y), table, "donor", { normalize, formula, blockSize: 5 });
+      expect(got.Y).toEqual(want.Y);
+      expect(got.design).toEqual(want.design);
     }
   });
 

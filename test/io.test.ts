@@ -1,6 +1,7 @@
 // Readers and preparation of many-response inputs (src/io): every reader on small files written here
 // into a temporary folder, round trips of one matrix through every format, hand-computed
-// normalisation values, each error path, and the bundled single-cell example.
+// normalisation values, each error path, and the bundled single-cell example. The streaming readers
+// and preparation (openDenseMatrix, openH5ad, normalize-stream) give the in-memory ones' values.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,15 +17,22 @@ import {
   columnIds,
   detectedCounts,
   filterResponses,
+  keptResponses,
   logNormalize,
+  logNormalizeSource,
   makeUnique,
   matchObservations,
+  openDenseMatrix,
+  openH5ad,
   read10x,
   readDenseMatrix,
   readH5ad,
+  scanResponses,
+  selectResponses,
   sniffDelimiter,
   subsetTable,
 } from "../src/io/index.js";
+import { matrixSource, type ResponseSource } from "../src/response-source.js";
 
 const refData = fileURLToPath(new URL("./fixtures/reference/data/", import.meta.url));
 let dir: string;
@@ -379,8 +387,8 @@ function stringArray(g: Group, name: string, values: string[]): void {
   encode(d as unknown as Group, "string-array", "0.2.0");
 }
 
-function numericArray(g: Group, name: string, data: Float64Array | Float32Array | Int32Array | Int8Array | BigInt64Array, shape?: number[]): void {
-  const d = g.create_dataset({ name, data, shape });
+function numericArray(g: Group, name: string, data: Float64Array | Float32Array | Int32Array | Int8Array | BigInt64Array, shape?: number[], chunks?: number[]): void {
+  const d = g.create_dataset({ name, data, shape, chunks });
   encode(d as unknown as Group, "array", "0.2.0");
 }
 
@@ -402,9 +410,9 @@ function compress(dense: number[][], kind: "csr" | "csc"): { ptr: number[]; idx:
 /** Cells × genes, as AnnData stores them. */
 const cellByGene = cells.map((_, j) => genes.map((_, r) => counts[r][j]));
 
-function writeMatrix(parent: Group, name: string, kind: XKind, values: number[][], int64Pointers = false): void {
+function writeMatrix(parent: Group, name: string, kind: XKind, values: number[][], int64Pointers = false, chunks?: number[]): void {
   if (kind === "dense") {
-    numericArray(parent, name, Float64Array.from(values.flat()), [values.length, values[0].length]);
+    numericArray(parent, name, Float64Array.from(values.flat()), [values.length, values[0].length], chunks);
     return;
   }
   const { ptr, idx, data } = compress(values, kind);
@@ -425,6 +433,8 @@ interface H5adFixture {
   extraObs?: (obs: Group) => string[];
   codes?: number[];
   noX?: boolean;
+  /** A dense X stored in chunks of this shape. */
+  chunks?: number[];
 }
 
 function writeH5ad(f: H5adFixture = {}): string {
@@ -451,7 +461,7 @@ function writeH5ad(f: H5adFixture = {}): string {
     v.create_attribute("column-order", ["gene_ids"]);
     stringArray(v, "_index", genes);
     stringArray(v, "gene_ids", genes.map((_, r) => `ENSG0${r + 1}`));
-    if (!f.noX) writeMatrix(file, "X", f.X ?? "csr", cellByGene, f.int64Pointers);
+    if (!f.noX) writeMatrix(file, "X", f.X ?? "csr", cellByGene, f.int64Pointers, f.chunks);
     if (f.xEncoding) {
       const x = file.get("X") as Group;
       x.delete_attribute("encoding-type");
@@ -789,5 +799,149 @@ describe("matchObservations", () => {
     expect(syncErrorOf(() => columnIds(t, "id"))).toBe("no id column 'id' in the metadata (columns: cell, donor, x)");
     expect(columnIds(parseCSV("id,y\n10,1\n100000,2\n"), "id")).toEqual(["10", "100000"]);
     expect(syncErrorOf(() => columnIds(parseCSV("id,y\n10,1\nNA,2\n"), "id"))).toBe("id column 'id' has a missing value at row 2");
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Streaming: each pass reads the file anew, a block at a time; the values are the in-memory readers'.
+
+/** A pass over the source in blocks of `size`: the block sizes, and the responses by name. */
+async function pass(source: ResponseSource, size: number): Promise<{ sizes: number[]; vectors: Record<string, number[]> }> {
+  const sizes: number[] = [];
+  const out: Record<string, number[]> = {};
+  for await (const b of source.chunks(size)) {
+    const k = b.values.length / source.nObs;
+    sizes.push(k);
+    for (let r = 0; r < k; r++) out[b.names![r]] = Array.from(b.values.subarray(r * source.nObs, (r + 1) * source.nObs));
+  }
+  return { sizes, vectors: out };
+}
+
+describe("openDenseMatrix", () => {
+  it("streams the rows of CSV / TSV (gzipped or not) in blocks, pass after pass, with readDenseMatrix's values", async () => {
+    for (const [name, sep, gz] of [["s.csv", ",", false], ["s.tsv.gz", "\t", true]] as const) {
+      const f = write(name, denseText(sep, { quote: true }), gz);
+      const src = await openDenseMatrix(f);
+      expect([src.nObs, src.observationIds, src.nResponses]).toEqual([3, cells, undefined]);
+      const a = await pass(src, 3);
+      expect(a.sizes).toEqual([3, 1]);
+      expect(a.vectors).toEqual(vectors(await readDenseMatrix(f)));
+      expect((await pass(src, 1)).vectors).toEqual(expected);
+    }
+    const wt = await openDenseMatrix(write("s-wt.tsv", denseText("\t", { rowNameHeader: null })));
+    expect(wt.observationIds).toEqual(cells);
+    expect((await pass(wt, 2)).vectors).toEqual(expected);
+  });
+
+  it("fails as readDenseMatrix does: at opening for the header, while reading for a row", async () => {
+    const f6 = write("s-empty.csv", "");
+    expect(await errorOf(openDenseMatrix(f6))).toBe(`${f6}: the file is empty`);
+    const f7 = write("s-headonly.csv", "gene,a,b\n");
+    expect(await errorOf(openDenseMatrix(f7))).toBe(`${f7}: a header but no response rows`);
+    const f5 = write("s-dupcell.csv", "gene,a,b,a\nx,1,2,3\n");
+    expect(await errorOf(openDenseMatrix(f5))).toBe(`${f5}, line 1: observation 'a' appears more than once in the header (columns 2, 4)`);
+    const f1 = write("s-ragged.csv", "gene,a,b\nx,1,2\ny,1\n");
+    expect(await errorOf(pass(await openDenseMatrix(f1), 8))).toBe(`${f1}, line 3: 2 fields, expected 3 (a response name and 2 values, as the header has 2 observations)`);
+    const f2 = write("s-text.csv", "gene,a,b\nx,1,2\ny,1,two\n");
+    expect(await errorOf(pass(await openDenseMatrix(f2), 1))).toBe(`${f2}, line 3, column 'b' (response 'y'): 'two' is not a number`);
+    const f4 = write("s-dupgene.csv", "gene,a,b\nx,1,2\ny,1,2\n\nx,3,4\n");
+    expect(await errorOf(pass(await openDenseMatrix(f4), 2))).toBe(`${f4}, line 5: response 'x' already appeared on line 2`);
+    const missing = join(dir, "nope-stream.csv");
+    expect(await errorOf(openDenseMatrix(missing))).toBe(`cannot read '${missing}': no such file`);
+  });
+});
+
+describe("openH5ad", () => {
+  it("streams dense and CSC X (and layers) in blocks, holds CSR in memory, with readH5ad's values, obs and names", async () => {
+    for (const [X, int64Pointers] of [["dense", false], ["csc", false], ["csc", true], ["csr", false]] as const) {
+      const p = writeH5ad({ X, int64Pointers, layers: { counts: X } });
+      const d = await readH5ad(p);
+      const h = await openH5ad(p);
+      expect(h.inMemory, X).toBe(X === "csr");
+      expect([h.source.nObs, h.source.nResponses, h.source.observationIds, h.source.responseNames]).toEqual([3, 4, cells, genes]);
+      expect([h.obsIds, h.responseNames, h.obs, h.levels]).toEqual([d.obsIds, d.responseNames, d.obs, d.levels]);
+      const a = await pass(h.source, 3);
+      expect(a.sizes).toEqual([3, 1]);
+      expect(a.vectors, X).toEqual(vectors(d.Y));
+      expect((await pass(h.source, 1)).vectors).toEqual(expected);
+      const layer = await openH5ad(p, { layer: "counts" });
+      expect((await pass(layer.source, 2)).vectors).toEqual(vectors((await readH5ad(p, { layer: "counts" })).Y));
+    }
+  });
+
+  it("reads a dense X in slabs of whole blocks, or of whole chunk columns when it is chunked", async () => {
+    // the narrowest slabs: one block of 2 genes; one chunk column of 3 genes; one of 1 gene
+    for (const [chunks, sizes] of [[undefined, [2, 2]], [[2, 3], [2, 1, 1]], [[3, 1], [1, 1, 1, 1]]] as const) {
+      const h = await openH5ad(writeH5ad({ X: "dense", chunks: chunks?.slice() }), { slabBytes: 1 });
+      const a = await pass(h.source, 2);
+      expect(a.vectors, JSON.stringify(chunks)).toEqual(expected);
+      expect(a.sizes).toEqual(sizes); // blocks end where slabs do
+    }
+  });
+
+  it("fails as readH5ad does", async () => {
+    const p = writeH5ad({ layers: { counts: "csc" } });
+    expect(await errorOf(openH5ad(p, { layer: "raw" }))).toBe(`${p}: no layer 'raw' (layers: counts)`);
+    const q = writeH5ad({ xEncoding: "coo_matrix" });
+    expect(await errorOf(openH5ad(q))).toBe(`${q}: X: encoding-type 'coo_matrix' is not supported for a matrix (expected 'array', 'csr_matrix' or 'csc_matrix')`);
+    const text = write("fake-stream.h5ad", "not hdf5 at all, just text that is long enough");
+    expect(await errorOf(openH5ad(text))).toBe(`${text}: not an HDF5 file (an .h5ad file is HDF5)`);
+  });
+});
+
+describe("normalisation and filtering of a stream", () => {
+  it("a first pass gives the library sizes, detection counts and names of every kind of matrix", async () => {
+    for (const Y of allKinds()) {
+      const stats = await scanResponses(matrixSource({ ...Y, responseNames: genes }), 3);
+      expect(stats.names).toEqual(genes);
+      expect(Array.from(stats.librarySizes), describeKind(Y)).toEqual([4, 2, 9]);
+      expect(Array.from(stats.detected)).toEqual(Array.from(detectedCounts(Y)));
+      expect(stats.notACount).toBeNull();
+    }
+  });
+
+  it("logNormalizeSource and selectResponses give logNormalize and filterResponses' values exactly", async () => {
+    const odd = Float32Array.from({ length: 4 * 3 }, (_, k) => (k * 7919) % 13); // library sizes without a short binary fraction
+    const mats: ResponseMatrix[] = [...allKinds(), { kind: "dense", layout: "responses-by-obs", nResponses: 4, nObs: 3, values: odd, responseNames: genes.slice(), obsIds: cells.slice() }];
+    for (const Y of mats) {
+      const source = matrixSource(Y);
+      const stats = await scanResponses(source, 2);
+      for (const opts of [{}, { responses: ["g4", "g1", "g3"] }, { minDetectedFraction: 0.5 }, { responses: ["g3", "g1"], minDetectedFraction: 0.3 }]) {
+        const keep = keptResponses(Y, opts, () => stats.detected);
+        const want = filterResponses(logNormalize(Y, { scale: 10 }), opts);
+        const got = await pass(logNormalizeSource(selectResponses(source, keep), stats, { scale: 10 }), 2);
+        expect(Object.keys(got.vectors), describeKind(Y)).toEqual(want.responseNames);
+        expect(got.vectors, `${describeKind(Y)} ${JSON.stringify(opts)}`).toEqual(vectors(want));
+        expect((await pass(selectResponses(source, keep), 1)).vectors).toEqual(vectors(filterResponses(Y, opts)));
+      }
+    }
+  });
+
+  it("holds only the out-of-order part of a selection, and stops reading once it has every response", async () => {
+    const many: DenseResponses = { kind: "dense", layout: "responses-by-obs", nResponses: 100, nObs: 3, values: Float64Array.from({ length: 300 }, (_, k) => k), responseNames: Array.from({ length: 100 }, (_, r) => `r${r}`) };
+    let read = 0;
+    const counting: ResponseSource = {
+      ...matrixSource(many),
+      chunks: async function* (size: number) {
+        for await (const b of matrixSource(many).chunks(size)) {
+          read += b.values.length / 3;
+          yield b;
+        }
+      },
+    };
+    const got = await pass(selectResponses(counting, [20, 3, 21]), 5);
+    expect(Object.keys(got.vectors)).toEqual(["r20", "r3", "r21"]);
+    expect(got.vectors.r3).toEqual([9, 10, 11]);
+    expect(read).toBe(25); // up to r21's block of 5, not the 100
+  });
+
+  it("fails as logNormalize does on values that are not counts and observations without counts", async () => {
+    const neg = allKinds()[0] as DenseResponses;
+    neg.values[2 * 3 + 1] = -1; // g3, c2
+    const stats = await scanResponses(matrixSource(neg), 2);
+    expect(syncErrorOf(() => logNormalizeSource(matrixSource(neg), stats))).toBe(syncErrorOf(() => logNormalize(neg)));
+    const zeroed = filterResponses(allKinds()[0], { responses: ["g2"] });
+    const z = matrixSource(zeroed);
+    expect(syncErrorOf(() => logNormalizeSource(z, { ...stats, notACount: null, librarySizes: new Float64Array([0, 2, 0]) }))).toBe(syncErrorOf(() => logNormalize(zeroed)));
   });
 });

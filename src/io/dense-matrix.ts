@@ -16,7 +16,7 @@ export interface DenseMatrixOptions {
   naStrings?: string[];
 }
 
-const DEFAULT_NA = ["", "NA", "NaN"];
+export const DEFAULT_NA = ["", "NA", "NaN"];
 
 /**
  * Reads a dense delimited matrix: first column the row names, header row the column names (its first
@@ -55,14 +55,17 @@ export function sniffDelimiter(headerLine: string): "," | "\t" {
   return tabs > commas ? "\t" : ",";
 }
 
-/** Accumulates records into names and a row-major value buffer, checking each as it arrives. */
-class MatrixBuilder {
+/**
+ * The header and rows of a dense matrix file, each checked as it arrives (field counts, repeated
+ * names, cells that are not numbers) and its values parsed into the caller's array: a growing buffer
+ * (readDenseMatrix) or the block being read (openDenseMatrix).
+ */
+export class DenseRows {
   private header: LineRecord | null = null;
-  private colNames: string[] = [];
-  private rowNames: string[] = [];
-  private rowLine = new Map<string, number>();
-  private values = new Float64Array(0);
-  private nCols = 0;
+  private names = new Map<string, number>();
+  private colNames: string[] | null = null;
+  /** Data rows read. */
+  count = 0;
 
   constructor(
     private readonly file: string,
@@ -70,50 +73,80 @@ class MatrixBuilder {
     private readonly na: Set<string>,
   ) {}
 
-  add(rec: LineRecord): void {
-    if (this.header === null) {
-      this.header = rec;
-      return;
-    }
-    if (this.rowNames.length === 0) this.setColumns(rec);
-    this.addRow(rec);
+  /** Takes the header (true) or tells that `rec` is a data row, for `parse` (false). */
+  takeHeader(rec: LineRecord): boolean {
+    if (this.header !== null) return false;
+    this.header = rec;
+    return true;
   }
 
-  /** The header's meaning is settled by the first data row: it names the row-name column or not. */
-  private setColumns(firstRow: LineRecord): void {
-    const h = this.header!.fields;
-    this.colNames = h.length === firstRow.fields.length - 1 ? h.slice() : h.slice(1);
-    this.nCols = this.colNames.length;
-    if (this.nCols === 0) throw new Error(`${this.file}, line ${this.header!.line}: the header names no ${this.what[1]} columns`);
-    const dup = duplicates(this.colNames).entries().next().value;
-    if (dup) {
-      const [name, at] = dup;
-      const offset = h.length - this.nCols; // header position of colNames[0]
-      throw new Error(`${this.file}, line ${this.header!.line}: ${this.what[1]} '${name}' appears more than once in the header (columns ${at.map((i) => i + offset + 1).join(", ")})`);
-    }
-    this.values = new Float64Array(this.nCols * 64);
-  }
-
-  private addRow({ fields, line }: LineRecord): void {
-    const n = this.nCols;
+  /** A data row's name; its values are written to out[offset], out[offset + 1], .... */
+  parse(rec: LineRecord, out: Float64Array, offset: number): string {
+    const columns = this.columnsFor(rec);
+    const { fields, line } = rec;
+    const n = columns.length;
     if (fields.length !== n + 1) {
       throw new Error(`${this.file}, line ${line}: ${fields.length} fields, expected ${n + 1} (a ${this.what[0]} name and ${n} values, as the header has ${n} ${this.what[1]}s)`);
     }
     const name = fields[0];
-    const before = this.rowLine.get(name);
+    const before = this.names.get(name);
     if (before !== undefined) throw new Error(`${this.file}, line ${line}: ${this.what[0]} '${name}' already appeared on line ${before}`);
-    this.rowLine.set(name, line);
-    const offset = this.rowNames.length * n;
-    this.reserve(offset + n);
-    const v = this.values;
+    this.names.set(name, line);
     for (let j = 0; j < n; j++) {
       const x = readCell(fields[j + 1], this.na);
       if (x === undefined) {
-        throw new Error(`${this.file}, line ${line}, column '${this.colNames[j]}' (${this.what[0]} '${name}'): '${fields[j + 1]}' is not a number`);
+        throw new Error(`${this.file}, line ${line}, column '${columns[j]}' (${this.what[0]} '${name}'): '${fields[j + 1]}' is not a number`);
       }
-      v[offset + j] = x;
+      out[offset + j] = x;
     }
-    this.rowNames.push(name);
+    this.count++;
+    return name;
+  }
+
+  /**
+   * The header's column names. Its meaning is settled by the first data row (`row`, from then on
+   * ignored): it names the row-name column or not.
+   */
+  columnsFor(row: LineRecord): string[] {
+    if (this.colNames !== null) return this.colNames;
+    const h = this.header!.fields;
+    const names = h.length === row.fields.length - 1 ? h.slice() : h.slice(1);
+    if (names.length === 0) throw new Error(`${this.file}, line ${this.header!.line}: the header names no ${this.what[1]} columns`);
+    const dup = duplicates(names).entries().next().value;
+    if (dup) {
+      const [name, at] = dup;
+      const offset = h.length - names.length; // header position of names[0]
+      throw new Error(`${this.file}, line ${this.header!.line}: ${this.what[1]} '${name}' appears more than once in the header (columns ${at.map((i) => i + offset + 1).join(", ")})`);
+    }
+    return (this.colNames = names);
+  }
+
+  /** Fails unless there was a header and at least one row. */
+  checkComplete(): void {
+    if (this.header === null) throw new Error(`${this.file}: the file is empty`);
+    if (this.count === 0) throw new Error(`${this.file}: a header but no ${this.what[0]} rows`);
+  }
+}
+
+/** Accumulates the rows into names and a growing row-major value buffer. */
+class MatrixBuilder {
+  private readonly rows: DenseRows;
+  private rowNames: string[] = [];
+  private colNames: string[] = [];
+  private values = new Float64Array(0);
+
+  constructor(file: string, what: [row: string, col: string], na: Set<string>) {
+    this.rows = new DenseRows(file, what, na);
+  }
+
+  add(rec: LineRecord): void {
+    if (this.rows.takeHeader(rec)) return;
+    this.colNames = this.rows.columnsFor(rec);
+    const n = this.colNames.length;
+    if (this.values.length === 0) this.values = new Float64Array(n * 64);
+    const offset = this.rowNames.length * n;
+    this.reserve(offset + n);
+    this.rowNames.push(this.rows.parse(rec, this.values, offset));
   }
 
   private reserve(size: number): void {
@@ -124,9 +157,8 @@ class MatrixBuilder {
   }
 
   finish(): { rowNames: string[]; colNames: string[]; values: Float64Array } {
-    if (this.header === null) throw new Error(`${this.file}: the file is empty`);
-    if (this.rowNames.length === 0) throw new Error(`${this.file}: a header but no ${this.what[0]} rows`);
-    return { rowNames: this.rowNames, colNames: this.colNames, values: this.values.slice(0, this.rowNames.length * this.nCols) };
+    this.rows.checkComplete();
+    return { rowNames: this.rowNames, colNames: this.colNames, values: this.values.slice(0, this.rowNames.length * this.colNames.length) };
   }
 }
 

@@ -41,15 +41,8 @@ function isDataset(e: H5Entity): e is Dataset {
 
 /** Reads the matrix, the obs table and the names of an .h5ad file. */
 export async function readH5ad(file: string, opts: H5adOptions = {}): Promise<H5adData> {
-  await checkReadableFile(file);
-  // h5wasm does not fail on a file it cannot open (it prints HDF5's diagnostics and returns a dead
-  // handle), so the signature is checked first.
-  if (!(await hasHdf5Signature(file))) throw new Error(`${file}: not an HDF5 file (an .h5ad file is HDF5)`);
-  // Loaded on first use: h5wasm brings a few MB of WebAssembly that other users of the library never need.
-  const h5wasm = (await import("h5wasm/node")).default;
-  await h5wasm.ready;
-  const f = new h5wasm.File(file, "r");
-  try {
+  await checkH5File(file);
+  return withH5File(file, (f) => {
     const r = new H5adReader(file, f);
     const obsFrame = r.frame("obs");
     const varFrame = r.frame("var");
@@ -58,6 +51,30 @@ export async function readH5ad(file: string, opts: H5adOptions = {}): Promise<H5
     const Y = r.matrix(opts.layer, obsIds.length, responseNames.length);
     const { columns, levels } = r.columns(obsFrame, "obs", obsIds.length, opts.obsColumns);
     return { Y: { ...Y, obsIds, responseNames }, obs: columns, levels, obsIds, responseNames };
+  });
+}
+
+/** Fails with a message unless `file` is a readable HDF5 file. */
+export async function checkH5File(file: string): Promise<void> {
+  await checkReadableFile(file);
+  // h5wasm does not fail on a file it cannot open (it prints HDF5's diagnostics and returns a dead
+  // handle), so the signature is checked first.
+  if (!(await hasHdf5Signature(file))) throw new Error(`${file}: not an HDF5 file (an .h5ad file is HDF5)`);
+}
+
+/** The HDF5 file (checked by checkH5File) opened for reading; the caller closes it. */
+export async function openH5File(file: string): Promise<Group & { close(): unknown }> {
+  // Loaded on first use: h5wasm brings a few MB of WebAssembly that other users of the library never need.
+  const h5wasm = (await import("h5wasm/node")).default;
+  await h5wasm.ready;
+  return new h5wasm.File(file, "r");
+}
+
+/** `use` of the open HDF5 file (checked by checkH5File), closed afterwards. */
+export async function withH5File<T>(file: string, use: (root: Group) => T): Promise<T> {
+  const f = await openH5File(file);
+  try {
+    return use(f);
   } finally {
     f.close();
   }
@@ -74,13 +91,28 @@ async function hasHdf5Signature(file: string): Promise<boolean> {
   return false;
 }
 
-class H5adReader {
+/** Where X (or a layer) is and how it is stored, checked against the obs × var shape; no values read. */
+export type MatrixLayout = DenseLayout | SparseLayout;
+export interface DenseLayout {
+  kind: "dense";
+  path: string;
+  values: Dataset;
+}
+export interface SparseLayout {
+  kind: "csr" | "csc";
+  path: string;
+  ptr: Int32Array | Float64Array;
+  indices: Dataset;
+  data: Dataset;
+}
+
+export class H5adReader {
   constructor(
     private readonly file: string,
     private readonly root: Group,
   ) {}
 
-  private fail(path: string, message: string): Error {
+  fail(path: string, message: string): Error {
     return new Error(`${this.file}: ${path}: ${message}`);
   }
 
@@ -123,19 +155,27 @@ class H5adReader {
 
   /** X or layers/<layer> as a response matrix of the given shape. */
   matrix(layer: string | undefined, nObs: number, nVars: number): ResponseMatrix {
-    const path = layer === undefined ? "X" : `layers/${layer}`;
-    const e = layer === undefined ? this.root.get("X") : this.layer(layer);
-    if (e === null) throw new Error(`${this.file}: no X matrix (the file may keep its data in layers; pass layer)`);
-    let Y: ResponseMatrix;
-    if (isDataset(e)) Y = this.denseMatrix(e, path, nObs, nVars);
-    else if (isGroup(e)) Y = this.sparseMatrix(e, path, nObs, nVars);
-    else throw this.fail(path, "neither an array nor a sparse matrix group");
+    const m = this.matrixLayout(layer, nObs, nVars);
+    const Y: ResponseMatrix =
+      m.kind === "dense"
+        ? { kind: "dense", layout: "obs-by-responses", nResponses: nVars, nObs, values: this.floats(m.values, m.path) }
+        : { kind: m.kind, rowsAre: "obs", nResponses: nVars, nObs, ptr: m.ptr, idx: this.indices(m.indices, `${m.path}/indices`), data: this.floats(m.data, `${m.path}/data`) };
     try {
       checkResponseMatrix(Y);
     } catch (err) {
-      throw this.fail(path, (err as Error).message);
+      throw this.fail(m.path, (err as Error).message);
     }
     return Y;
+  }
+
+  /** X or layers/<layer>: its storage, checked against the shape, without reading its values. */
+  matrixLayout(layer: string | undefined, nObs: number, nVars: number): MatrixLayout {
+    const path = layer === undefined ? "X" : `layers/${layer}`;
+    const e = layer === undefined ? this.root.get("X") : this.layer(layer);
+    if (e === null) throw new Error(`${this.file}: no X matrix (the file may keep its data in layers; pass layer)`);
+    if (isDataset(e)) return this.denseMatrix(e, path, nObs, nVars);
+    if (isGroup(e)) return this.sparseMatrix(e, path, nObs, nVars);
+    throw this.fail(path, "neither an array nor a sparse matrix group");
   }
 
   private layer(name: string): H5Entity {
@@ -147,17 +187,17 @@ class H5adReader {
     return (layers as Group).get(name);
   }
 
-  private denseMatrix(d: Dataset, path: string, nObs: number, nVars: number): ResponseMatrix {
+  private denseMatrix(d: Dataset, path: string, nObs: number, nVars: number): MatrixLayout {
     const enc = this.encoding(d);
     if (enc !== null && enc !== "array") throw this.fail(path, `encoding-type '${enc}' is not supported for a matrix (expected 'array', 'csr_matrix' or 'csc_matrix')`);
     const shape = d.shape ?? [];
     if (shape.length !== 2 || shape[0] !== nObs || shape[1] !== nVars) {
       throw this.fail(path, `shape [${shape.join(", ")}], expected [${nObs}, ${nVars}] (obs × var)`);
     }
-    return { kind: "dense", layout: "obs-by-responses", nResponses: nVars, nObs, values: this.floats(d, path) };
+    return { kind: "dense", path, values: d };
   }
 
-  private sparseMatrix(g: Group, path: string, nObs: number, nVars: number): ResponseMatrix {
+  private sparseMatrix(g: Group, path: string, nObs: number, nVars: number): MatrixLayout {
     const enc = this.encoding(g);
     if (enc !== "csr_matrix" && enc !== "csc_matrix") {
       const legacy = this.attr(g, "h5sparse_format");
@@ -180,31 +220,27 @@ class H5adReader {
     const nMajor = enc === "csr_matrix" ? nObs : nVars;
     const ptr = this.pointers(part("indptr"), `${path}/indptr`);
     if (ptr.length !== nMajor + 1) throw this.fail(`${path}/indptr`, `${ptr.length} entries, expected ${nMajor + 1} for ${enc} of shape [${nObs}, ${nVars}]`);
-    return {
-      kind: enc === "csr_matrix" ? "csr" : "csc",
-      rowsAre: "obs",
-      nResponses: nVars,
-      nObs,
-      ptr,
-      idx: this.indices(part("indices"), `${path}/indices`),
-      data: this.floats(part("data"), `${path}/data`),
-    };
+    return { kind: enc === "csr_matrix" ? "csr" : "csc", path, ptr, indices: part("indices"), data: part("data") };
   }
 
-  /** Numeric values as Float32Array / Float64Array (kept as stored) or Float64Array (other types). */
-  private floats(d: Dataset, path: string): Float32Array | Float64Array {
-    const v = this.numeric(d, path);
+  /**
+   * Numeric values as Float32Array / Float64Array (kept as stored) or Float64Array (other types): the
+   * whole dataset, or the hyperslab `ranges` ([start, stop) per dimension).
+   */
+  floats(d: Dataset, path: string, ranges?: [number, number][]): Float32Array | Float64Array {
+    const v = this.numeric(d, path, ranges);
     return v instanceof Float32Array || v instanceof Float64Array ? v : toFloat64(v);
   }
 
-  private numeric(d: Dataset, path: string): ArrayLike<number> | BigInt64Array | BigUint64Array {
-    const v = d.value;
+  private numeric(d: Dataset, path: string, ranges?: [number, number][]): ArrayLike<number> | BigInt64Array | BigUint64Array {
+    const v = ranges ? d.slice(ranges) : d.value;
     if (!ArrayBuffer.isView(v)) throw this.fail(path, `expected numbers, found dtype ${JSON.stringify(d.dtype)}`);
     return v as unknown as ArrayLike<number> | BigInt64Array | BigUint64Array;
   }
 
-  private indices(d: Dataset, path: string): Int32Array | Uint32Array {
-    const v = this.numeric(d, path);
+  /** Sparse indices (the whole dataset, or the entries start..stop−1), checked to be valid indices. */
+  indices(d: Dataset, path: string, range?: [number, number]): Int32Array | Uint32Array {
+    const v = this.numeric(d, path, range && [range]);
     if (v instanceof Int32Array || v instanceof Uint32Array) return v;
     const out = new Int32Array(v.length);
     for (let k = 0; k < v.length; k++) {

@@ -35,16 +35,27 @@ function librarySizes(Y: ResponseMatrix, obsOf: (k: number) => number): Float64A
   const n = Y.kind === "dense" ? src.length : Y.ptr[Y.ptr.length - 1];
   for (let k = 0; k < n; k++) {
     const v = src[k];
-    if (!(v >= 0 && v < Infinity)) {
+    if (!isCount(v)) {
       const [r, i] = entryPosition(Y, k);
-      throw new Error(`logNormalize: response ${label(Y.responseNames, r)}, observation ${label(Y.obsIds, i)} has value ${v}; counts must be finite and non-negative`);
+      throw notACount(v, r, i, Y.responseNames, Y.obsIds);
     }
     lib[obsOf(k)] += v;
   }
   return lib;
 }
 
-function checkLibrarySizes(Y: ResponseMatrix, lib: Float64Array): void {
+/** What logNormalize takes as a count: a finite, non-negative number. */
+export function isCount(v: number): boolean {
+  return v >= 0 && v < Infinity;
+}
+
+/** logNormalize's error for value v of response r at observation i, which is not a count. */
+export function notACount(v: number, r: number, i: number, responseNames: string[] | undefined, obsIds: string[] | undefined): Error {
+  return new Error(`logNormalize: response ${label(responseNames, r)}, observation ${label(obsIds, i)} has value ${v}; counts must be finite and non-negative`);
+}
+
+/** logNormalize's check that every observation has counts (a positive library size). */
+export function checkLibrarySizes(Y: Pick<ResponseMatrix, "obsIds">, lib: Float64Array): void {
   const empty: string[] = [];
   lib.forEach((s, i) => s === 0 && empty.push(label(Y.obsIds, i)));
   if (empty.length === 0) return;
@@ -104,20 +115,33 @@ export interface FilterResponsesOptions {
 
 /** A new matrix holding the selected responses; observations are unchanged. */
 export function filterResponses<T extends ResponseMatrix>(Y: T, opts: FilterResponsesOptions = {}): T {
-  let keep = opts.responses ? namedResponses(Y, opts.responses) : Array.from({ length: Y.nResponses }, (_, r) => r);
-  const frac = opts.minDetectedFraction;
-  if (frac !== undefined) {
-    if (!(frac >= 0 && frac <= 1)) throw new Error(`filterResponses: minDetectedFraction must be between 0 and 1, got ${frac}`);
-    const detected = detectedCounts(Y);
-    keep = keep.filter((r) => detected[r] / Y.nObs >= frac);
-  }
+  const keep = keptResponses(Y, opts, () => detectedCounts(Y));
   const responseNames = Y.responseNames ? keep.map((r) => Y.responseNames![r]) : undefined;
   const obsIds = Y.obsIds?.slice();
   const sub = Y.kind === "dense" ? selectDense(Y, keep) : selectSparse(Y, keep);
   return { ...Y, ...sub, nResponses: keep.length, responseNames, obsIds };
 }
 
-function namedResponses(Y: ResponseMatrix, names: string[]): number[] {
+/**
+ * The positions of the responses filterResponses keeps, in its order; `detected` (per response, the
+ * observations in which it is > 0) is asked for only with minDetectedFraction.
+ */
+export function keptResponses(
+  Y: Pick<ResponseMatrix, "nResponses" | "nObs" | "responseNames">,
+  opts: FilterResponsesOptions,
+  detected: () => ArrayLike<number>,
+): number[] {
+  let keep = opts.responses ? namedResponses(Y, opts.responses) : Array.from({ length: Y.nResponses }, (_, r) => r);
+  const frac = opts.minDetectedFraction;
+  if (frac !== undefined) {
+    if (!(frac >= 0 && frac <= 1)) throw new Error(`filterResponses: minDetectedFraction must be between 0 and 1, got ${frac}`);
+    const count = detected();
+    keep = keep.filter((r) => count[r] / Y.nObs >= frac);
+  }
+  return keep;
+}
+
+function namedResponses(Y: Pick<ResponseMatrix, "responseNames">, names: string[]): number[] {
   if (!Y.responseNames) throw new Error("filterResponses: the matrix has no response names to select by");
   const at = new Map<string, number>();
   Y.responseNames.forEach((name, r) => at.has(name) || at.set(name, r));
