@@ -4,15 +4,16 @@
 // of a matrix) is many-page.ts, with its own worker.
 import type { TidyRow } from "../src/tidy.js";
 import { EXAMPLES } from "./examples.js";
-import { checkFormula, quoteName, suggest, type FormulaProblem } from "./formula-check.js";
+import { quoteName, suggest } from "./formula-check.js";
+import * as flow from "./fit-flow.js";
+import { columnButtons, columnType, nextFrame, type FitErrors, type FitMode, type RunEnd } from "./fit-flow.js";
 import { fileProblem, formatBytes, MAX_FILE_BYTES } from "./limits.js";
 import { setupManyMode } from "./many-page.js";
 import { warmUpMany } from "./many-plots.js";
 import { fmt, fmtP, table } from "./tables.js";
-import { errorPara, highlighted, markedFormula, setErrors } from "./errorbox.js";
 import { download, figure as makeFigure, figureNote, type Figure } from "./figure.js";
 import { caterpillarLayout, caterpillarPanel, qqPlot, residualPlot, trajectoryLayout, trajectoryRow, warmUp } from "./plots.js";
-import type { CaterpillarData, ColumnInfo, DataSource, ErrorSpan, FamilyChoice, FitRequest, FromWorker, PlotData, Stage, ToWorker } from "./protocol.js";
+import type { CaterpillarData, ColumnInfo, DataSource, FamilyChoice, FitRequest, FromWorker, PlotData, Stage, ToWorker } from "./protocol.js";
 
 const byId = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -62,9 +63,6 @@ const ui = {
 // ---------------------------------------------------------------------------------------------------
 // State
 
-let worker: Worker;
-/** Whether the current worker has started (its module loaded and ran). */
-let workerReady = false;
 let loadSeq = 0;
 let fitSeq = 0;
 let source: DataSource | null = null;
@@ -75,11 +73,8 @@ let running: { id: number; start: number; stage: Stage; evaluations: number; obj
 let lastResult: { tidyCSV: string; summary: string; json: string | null; name: string } | null = null;
 /** Drawing of the current fit's results (spread over frames), so later parts wait for earlier ones. */
 let rendering: Promise<void> = Promise.resolve();
-const errors: { data: string | null; formula: FormulaProblem[]; fit: { message: string; span?: ErrorSpan } | null } = {
-  data: null,
-  formula: [],
-  fit: null,
-};
+const errors: FitErrors = { data: null, formula: [], fit: null };
+const mode: FitMode = { channel: "single", fitState: "fit", errors, ui };
 
 function setBodyState(key: "data" | "fit", value: string): void {
   document.body.dataset[key] = value;
@@ -88,46 +83,25 @@ function setBodyState(key: "data" | "fit", value: string): void {
 // ---------------------------------------------------------------------------------------------------
 // Worker
 
-function post(msg: ToWorker): void {
-  worker.postMessage(msg);
-}
-
-function startWorker(): void {
-  worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "mixedmodels-fit" });
-  workerReady = false;
-  worker.onmessage = (e: MessageEvent<FromWorker>) => onWorkerMessage(e.data);
-  worker.onerror = (e) => {
-    // A worker that fails to load or dies (e.g. out of memory) reports here, not through its messages.
-    e.preventDefault();
-    const what = e.message ? ` (${e.message})` : "";
-    worker.terminate();
-    if (!workerReady) {
-      // Starting another would fail the same way, again and again.
-      finishRun("error");
-      errors.fit = { message: `the fit worker (worker.js) could not start${what}: this page cannot fit models in this browser` };
-      ui.fit.disabled = true;
-      renderErrors();
-      return;
-    }
-    startWorker();
-    if (document.body.dataset.data === "loading" && source) {
+const worker = new flow.PageWorker<ToWorker, FromWorker>(new URL("./worker.js", import.meta.url), "mixedmodels-fit", onWorkerMessage, (e) =>
+  flow.onWorkerError(mode, e, worker, {
+    finish: finishRun,
+    isRunning: () => running !== null,
+    dataCrash: (what) => {
+      if (!(document.body.dataset.data === "loading" && source)) return false;
       // Reading the data killed it: reading it again would only do the same.
       const name = source.kind === "file" ? source.file.name : source.name;
       rejectSource(`reading '${name}' stopped the worker${what}: the file may be too large for this browser tab`);
-      return;
-    }
-    finishRun(running ? "error" : "idle");
-    if (source) loadSource(source);
-    errors.fit = { message: `the fit worker stopped${what}. The page has started a new one and read the data again; try again, or with a smaller data set.` };
-    renderErrors();
-  };
-}
+      return true;
+    },
+    reload: () => source && loadSource(source),
+    cannotStart: (what) => `the fit worker (worker.js) could not start${what}: this page cannot fit models in this browser`,
+    stopped: (what) => `the fit worker stopped${what}. The page has started a new one and read the data again; try again, or with a smaller data set.`,
+  }),
+);
 
-function onWorkerMessage(msg: FromWorker): void {
+function onWorkerMessage(msg: Exclude<FromWorker, { type: "ready" }>): void {
   switch (msg.type) {
-    case "ready":
-      workerReady = true;
-      return;
     case "loaded":
       if (msg.loadId !== loadSeq) return;
       columns = msg.columns;
@@ -167,10 +141,7 @@ function onWorkerMessage(msg: FromWorker): void {
     }
     case "fit-error":
       if (!running || msg.fitId !== running.id) return;
-      errors.fit = { message: msg.message, span: msg.span };
-      finishRun("error");
-      ui.progress.textContent = "";
-      renderErrors();
+      flow.showFitError(mode, msg, finishRun);
       return;
   }
 }
@@ -181,10 +152,7 @@ function onWorkerMessage(msg: FromWorker): void {
 function loadSource(src: DataSource): void {
   if (running) {
     // The worker handles one message at a time: new data would wait for the fit, so stop the fit.
-    worker.terminate();
-    startWorker();
-    finishRun("cancelled");
-    ui.progress.textContent = "Fit cancelled: new data was chosen.";
+    flow.stopRun(mode, worker, finishRun, "Fit cancelled: new data was chosen.");
   }
   source = src;
   columns = null;
@@ -194,7 +162,7 @@ function loadSource(src: DataSource): void {
   setBodyState("data", "loading");
   const label = src.kind === "file" ? `${src.file.name} (${formatBytes(src.file.size)})` : `the ${src.name} example`;
   ui.dataInfo.textContent = `Reading ${label}…`;
-  post({ type: "load", loadId: loadSeq, source: src });
+  worker.post({ type: "load", loadId: loadSeq, source: src });
   updateFormulaCheck();
   renderErrors();
 }
@@ -224,27 +192,7 @@ function renderDataInfo(name: string, nrow: number, delimiter: string): void {
   const delim = delimiter === "\t" ? "tab" : delimiter === ";" ? "semicolon" : "comma";
   const head = document.createElement("p");
   head.textContent = `${name}: ${nrow.toLocaleString("en-US")} rows, ${cols.length} columns (${delim}-separated). Click a column to insert it in the formula.`;
-  const list = document.createElement("div");
-  list.className = "columns";
-  list.dataset.testid = "columns";
-  for (const c of cols) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.textContent = c.name;
-    const t = document.createElement("span");
-    t.className = "type";
-    t.textContent = columnType(c);
-    b.append(t);
-    b.title = `${c.name}: ${columnType(c)}${c.missing ? `, ${c.missing} missing` : ""}`;
-    b.addEventListener("click", () => insertAtCaret(quoteName(c.name)));
-    list.append(b);
-  }
-  ui.dataInfo.replaceChildren(head, list);
-}
-
-function columnType(c: ColumnInfo): string {
-  if (c.type === "numeric") return "numeric";
-  return `${c.type}, ${c.nlevels} level${c.nlevels === 1 ? "" : "s"}`;
+  ui.dataInfo.replaceChildren(head, columnButtons(cols, "columns", insertAtCaret));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -253,25 +201,7 @@ function columnType(c: ColumnInfo): string {
 let suggestion: { start: number; end: number; items: string[]; active: number } | null = null;
 
 function updateFormulaCheck(): void {
-  const text = ui.formula.value;
-  if (text.trim() === "") {
-    errors.formula = [];
-    ui.formula.classList.remove("invalid");
-    ui.formulaStatus.textContent = "";
-    renderErrors();
-    return;
-  }
-  const check = checkFormula(text, columns ? columns.map((c) => c.name) : null);
-  errors.formula = check.problems;
-  ui.formula.classList.toggle("invalid", check.problems.length > 0);
-  ui.formula.setAttribute("aria-invalid", String(check.problems.length > 0));
-  const first = check.problems.find((p) => p.pos >= 0);
-  ui.formulaStatus.replaceChildren(...(first ? highlighted(text, first.pos, first.end) : []));
-  if (!first && check.parsed) {
-    const r = check.parsed.random.map((t) => `(${t.label})`).join(" ");
-    ui.formulaStatus.textContent = check.problems.length ? "" : `✓ fixed: ${check.parsed.fixed.terms.map((t) => t.label).join(" + ") || "intercept only"}; random: ${r}`;
-  }
-  renderErrors();
+  flow.updateFormulaCheck(mode, columns ? columns.map((c) => c.name) : null);
 }
 
 function updateSuggestions(): void {
@@ -331,11 +261,7 @@ function acceptSuggestion(i: number): void {
 }
 
 function insertAtCaret(text: string): void {
-  const v = ui.formula.value;
-  const a = ui.formula.selectionStart ?? v.length, b = ui.formula.selectionEnd ?? v.length;
-  ui.formula.value = v.slice(0, a) + text + v.slice(b);
-  ui.formula.focus();
-  ui.formula.setSelectionRange(a + text.length, a + text.length);
+  flow.insertAtCaret(ui.formula, text);
   updateFormulaCheck();
 }
 
@@ -343,17 +269,7 @@ function insertAtCaret(text: string): void {
 // Errors
 
 function renderErrors(): void {
-  const parts: HTMLElement[] = [];
-  if (errors.data) parts.push(errorPara(`Data: ${errors.data}`));
-  for (const p of errors.formula) {
-    parts.push(errorPara(`Formula: ${p.message}`));
-    if (p.pos >= 0) parts.push(markedFormula(ui.formula.value, p.pos, p.end));
-  }
-  if (errors.fit) {
-    parts.push(errorPara(`Fit: ${errors.fit.message}`));
-    if (errors.fit.span) parts.push(markedFormula(errors.fit.span.formula, errors.fit.span.pos, errors.fit.span.end));
-  }
-  setErrors("single", parts);
+  flow.renderErrors(mode);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -387,55 +303,31 @@ function fitRequest(): FitRequest | string {
 function startFit(): void {
   if (running) return;
   updateFormulaCheck();
-  errors.fit = null;
-  if (!source || errors.data) {
-    errors.fit = { message: errors.data ? "no usable data: see the data error above" : "no data loaded: choose a CSV or TSV file, drop one on the page, or pick an example" };
-    renderErrors();
-    return;
-  }
-  if (ui.formula.value.trim() === "") {
-    errors.fit = { message: "enter a model formula, e.g. Reaction ~ Days + (Days | Subject)" };
-    renderErrors();
-    return;
-  }
-  if (errors.formula.length > 0) {
-    renderErrors();
-    ui.formula.focus();
-    return;
-  }
-  const req = fitRequest();
-  if (typeof req === "string") {
-    errors.fit = { message: req };
-    renderErrors();
-    return;
-  }
-  renderErrors();
+  const req = flow.checkedRequest(mode, {
+    hasData: source !== null,
+    noData: "no data loaded: choose a CSV or TSV file, drop one on the page, or pick an example",
+    emptyFormula: "enter a model formula, e.g. Reaction ~ Days + (Days | Subject)",
+    request: fitRequest,
+  });
+  if (!req) return;
   clearResults();
   const id = ++fitSeq;
   running = { id, start: performance.now(), stage: "starting", evaluations: 0, objective: NaN };
-  ui.fit.disabled = true;
-  ui.cancel.hidden = false;
-  setBodyState("fit", "running");
+  flow.beginRun(mode);
   renderProgress();
-  post({ type: "fit", fitId: id, ...req });
+  worker.post({ type: "fit", fitId: id, ...req });
 }
 
 function cancelFit(): void {
   if (!running) return;
-  const seconds = (performance.now() - running.start) / 1000;
   // Terminating is the only way to stop a synchronous fit; the new worker reads the data again.
-  worker.terminate();
-  startWorker();
-  finishRun("cancelled");
-  ui.progress.textContent = `Fit cancelled after ${seconds.toFixed(1)} s.`;
+  flow.stopRun(mode, worker, finishRun, flow.cancelledText(running.start));
   if (source) loadSource(source);
 }
 
-function finishRun(state: "done" | "error" | "cancelled" | "idle"): void {
+function finishRun(state: RunEnd): void {
   running = null;
-  ui.fit.disabled = false;
-  ui.cancel.hidden = true;
-  setBodyState("fit", state);
+  flow.endRun(mode, state);
 }
 
 const STAGES: Record<Stage, string> = {
@@ -476,9 +368,6 @@ function timed<T>(name: string, fn: () => T): T {
     performance.measure(name, { start });
   }
 }
-
-/** Lets the browser paint between pieces of work on this thread. */
-const nextFrame = () => new Promise<void>((r) => requestAnimationFrame(() => setTimeout(r, 0)));
 
 async function showFitted(msg: Extract<FromWorker, { type: "fitted" }>): Promise<void> {
   const id = msg.fitId;
@@ -537,7 +426,7 @@ function placeholder(testid: string, text: string): HTMLElement {
 }
 
 function plotWidth(): number {
-  return Math.max(480, Math.min(1000, ui.results.clientWidth - 40));
+  return flow.plotWidth(ui.results);
 }
 
 /** The diagnostic plots, one SVG per frame so that drawing a large fit's plots never stalls the page. */
@@ -799,7 +688,7 @@ function main(): void {
   setupFormula();
   setupResults();
   updateFamilyControls();
-  startWorker();
+  worker.start();
   setupManyMode();
   ui.footer.textContent =
     `Cross-origin isolated: ${globalThis.crossOriginIsolated ? "yes" : "no"} · fits run in a Web Worker with the WebAssembly engine · ` +

@@ -2,15 +2,15 @@
 // example), a right-hand-side formula, and fitMany in a worker of its own (many-worker.ts), with
 // progress, Cancel, the top responses per term, a volcano plot and a p-value histogram per term, and
 // the CLI's result files as downloads. The page only draws; all reading and fitting is in the worker.
-import { errorPara, markedFormula, highlighted, setErrors, showErrors } from "./errorbox.js";
+import { showErrors } from "./errorbox.js";
+import * as flow from "./fit-flow.js";
+import { columnButtons, nextFrame, type FitErrors, type FitMode, type RunEnd } from "./fit-flow.js";
 import { download, figure, type Figure } from "./figure.js";
-import { checkFormula, quoteName, type FormulaProblem } from "./formula-check.js";
 import { fileProblem } from "./limits.js";
 import { SINGLE_CELL_EXAMPLE, SINGLE_CELL_FORMULA, simulateSingleCell } from "./many-example.js";
 import { pHistogramPlot, volcanoPlot } from "./many-plots.js";
 import type { FromManyWorker, ManyFitRequest, ManyLoaded, ManyResultData, ManySource, ToManyWorker } from "./many-protocol.js";
 import { displayTerms, FDR, pHistogram, topRows, volcanoData } from "./many-summary.js";
-import type { ColumnInfo, ErrorSpan } from "./protocol.js";
 import { fmt, fmtP, table } from "./tables.js";
 
 /** Responses listed per term in the results table. */
@@ -47,8 +47,6 @@ interface ManyUI {
 }
 
 let ui: ManyUI;
-let worker: Worker | null = null;
-let workerReady = false;
 let loadSeq = 0;
 let fitSeq = 0;
 /** The files picked (or the example's); a load starts when both are there. */
@@ -58,7 +56,9 @@ let loaded: ManyLoaded | null = null;
 /** The fit in progress; `fitted` is its final line, shown while its plots are drawn. */
 let running: { id: number; start: number; done: number; total: number; etaS: number; fitted?: string } | null = null;
 let result: (ManyResultData & { name: string }) | null = null;
-const errors: { data: string | null; formula: FormulaProblem[]; fit: { message: string; span?: ErrorSpan } | null } = { data: null, formula: [], fit: null };
+const errors: FitErrors = { data: null, formula: [], fit: null };
+/** This mode for fit-flow.ts: set up with `ui` in setupManyMode. */
+let fitMode: FitMode;
 
 function setState(key: "manyData" | "manyFit", value: string): void {
   document.body.dataset[key] = value;
@@ -68,61 +68,30 @@ function setState(key: "manyData" | "manyFit", value: string): void {
 // Errors
 
 function renderErrors(): void {
-  const parts: HTMLElement[] = [];
-  if (errors.data) parts.push(errorPara(`Data: ${errors.data}`));
-  for (const p of errors.formula) {
-    parts.push(errorPara(`Formula: ${p.message}`));
-    if (p.pos >= 0) parts.push(markedFormula(ui.formula.value, p.pos, p.end));
-  }
-  if (errors.fit) {
-    parts.push(errorPara(`Fit: ${errors.fit.message}`));
-    if (errors.fit.span) parts.push(markedFormula(errors.fit.span.formula, errors.fit.span.pos, errors.fit.span.end));
-  }
-  setErrors("many", parts);
+  flow.renderErrors(fitMode);
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Worker
 
-function post(msg: ToManyWorker): void {
-  worker!.postMessage(msg);
-}
-
-function startWorker(): void {
-  const w = new Worker(new URL("./many-worker.js", import.meta.url), { type: "module", name: "mixedmodels-many" });
-  worker = w;
-  workerReady = false;
-  w.onmessage = (e: MessageEvent<FromManyWorker>) => onMessage(e.data);
-  w.onerror = (e) => {
-    // A worker that fails to load or dies (out of memory) reports here, not through its messages.
-    e.preventDefault();
-    const what = e.message ? ` (${e.message})` : "";
-    w.terminate();
-    if (!workerReady) {
-      finishRun("error");
-      errors.fit = { message: `the many-response worker (many-worker.js) could not start${what}: this page cannot fit many responses in this browser` };
-      ui.fit.disabled = true;
-      renderErrors();
-      return;
-    }
-    startWorker();
-    const wasLoading = document.body.dataset.manyData === "loading";
-    finishRun(running ? "error" : "idle");
-    if (wasLoading) {
+const worker = new flow.PageWorker<ToManyWorker, FromManyWorker>(new URL("./many-worker.js", import.meta.url), "mixedmodels-many", onMessage, (e) =>
+  flow.onWorkerError(fitMode, e, worker, {
+    finish: finishRun,
+    isRunning: () => running !== null,
+    dataCrash: (what) => {
+      if (document.body.dataset.manyData !== "loading") return false;
+      finishRun(running ? "error" : "idle");
       rejectData(`reading the files stopped the worker${what}: they may be too large for this browser tab`);
-      return;
-    }
-    if (source) loadSource(source);
-    errors.fit = { message: `the many-response worker stopped${what}. The page has started a new one and read the files again; try again, or with fewer responses.` };
-    renderErrors();
-  };
-}
+      return true;
+    },
+    reload: () => source && loadSource(source),
+    cannotStart: (what) => `the many-response worker (many-worker.js) could not start${what}: this page cannot fit many responses in this browser`,
+    stopped: (what) => `the many-response worker stopped${what}. The page has started a new one and read the files again; try again, or with fewer responses.`,
+  }),
+);
 
-function onMessage(msg: FromManyWorker): void {
+function onMessage(msg: Exclude<FromManyWorker, { type: "ready" }>): void {
   switch (msg.type) {
-    case "ready":
-      workerReady = true;
-      return;
     case "loaded":
       if (msg.loadId !== loadSeq) return;
       loaded = msg;
@@ -148,10 +117,7 @@ function onMessage(msg: FromManyWorker): void {
       return;
     case "fit-error":
       if (!running || msg.fitId !== running.id) return;
-      errors.fit = { message: msg.message, span: msg.span };
-      finishRun("error");
-      ui.progress.textContent = "";
-      renderErrors();
+      flow.showFitError(fitMode, msg, finishRun);
       return;
   }
 }
@@ -171,10 +137,7 @@ function rejectData(message: string): void {
 function loadSource(src: ManySource): void {
   if (running) {
     // The worker fits one thing at a time: new data would wait for the fit, so stop the fit.
-    worker!.terminate();
-    startWorker();
-    finishRun("cancelled");
-    ui.progress.textContent = "Fit cancelled: new data was chosen.";
+    flow.stopRun(fitMode, worker, finishRun, "Fit cancelled: new data was chosen.");
   }
   source = src;
   loaded = null;
@@ -183,7 +146,7 @@ function loadSource(src: ManySource): void {
   errors.fit = null;
   setState("manyData", "loading");
   ui.dataInfo.textContent = `Reading ${src.matrix.name} and ${src.meta.name}…`;
-  post({ type: "load", loadId: loadSeq, source: src });
+  worker.post({ type: "load", loadId: loadSeq, source: src });
   updateFormulaCheck();
 }
 
@@ -243,10 +206,6 @@ function loadExample(): void {
   loadSource({ matrix, meta });
 }
 
-function columnType(c: ColumnInfo): string {
-  return c.type === "numeric" ? "numeric" : `${c.type}, ${c.nlevels} level${c.nlevels === 1 ? "" : "s"}`;
-}
-
 function renderDataInfo(m: ManyLoaded): void {
   const head = document.createElement("p");
   const dropped = m.droppedMetadataRows ? ` ${m.droppedMetadataRows} metadata row${m.droppedMetadataRows === 1 ? "" : "s"} with no observation in the matrix left out.` : "";
@@ -254,31 +213,11 @@ function renderDataInfo(m: ManyLoaded): void {
   head.textContent =
     `${m.matrixName}: ${m.nResponses.toLocaleString("en-US")} responses × ${m.nObs.toLocaleString("en-US")} observations, ` +
     `matched by id to the rows of ${m.metaName}.${dropped}${missing} Metadata columns (click one to insert it in the formula):`;
-  const list = document.createElement("div");
-  list.className = "columns";
-  list.dataset.testid = "many-columns";
-  for (const c of m.columns.slice(1)) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.textContent = c.name;
-    const t = document.createElement("span");
-    t.className = "type";
-    t.textContent = columnType(c);
-    b.append(t);
-    b.title = `${c.name}: ${columnType(c)}${c.missing ? `, ${c.missing} missing` : ""}`;
-    b.addEventListener("click", () => insertAtCaret(quoteName(c.name)));
-    list.append(b);
-  }
-  ui.dataInfo.replaceChildren(head, list);
+  ui.dataInfo.replaceChildren(head, columnButtons(m.columns.slice(1), "many-columns", insertAtCaret));
 }
 
 function insertAtCaret(text: string): void {
-  const f = ui.formula;
-  const v = f.value;
-  const a = f.selectionStart ?? v.length, b = f.selectionEnd ?? v.length;
-  f.value = v.slice(0, a) + text + v.slice(b);
-  f.focus();
-  f.setSelectionRange(a + text.length, a + text.length);
+  flow.insertAtCaret(ui.formula, text);
   updateFormulaCheck();
 }
 
@@ -286,26 +225,8 @@ function insertAtCaret(text: string): void {
 // Formula
 
 function updateFormulaCheck(): void {
-  const text = ui.formula.value;
-  if (text.trim() === "") {
-    errors.formula = [];
-    ui.formula.classList.remove("invalid");
-    ui.formulaStatus.textContent = "";
-    renderErrors();
-    return;
-  }
   // The metadata's first column holds the ids; the model may use any column.
-  const check = checkFormula(text, loaded ? loaded.columns.map((c) => c.name) : null, { oneSided: true });
-  errors.formula = check.problems;
-  ui.formula.classList.toggle("invalid", check.problems.length > 0);
-  ui.formula.setAttribute("aria-invalid", String(check.problems.length > 0));
-  const first = check.problems.find((p) => p.pos >= 0);
-  ui.formulaStatus.replaceChildren(...(first ? highlighted(text, first.pos, first.end) : []));
-  if (!first && check.parsed && check.problems.length === 0) {
-    const r = check.parsed.random.map((t) => `(${t.label})`).join(" ");
-    ui.formulaStatus.textContent = `✓ fixed: ${check.parsed.fixed.terms.map((t) => t.label).join(" + ") || "intercept only"}; random: ${r}`;
-  }
-  renderErrors();
+  flow.updateFormulaCheck(fitMode, loaded ? loaded.columns.map((c) => c.name) : null, { oneSided: true });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -319,49 +240,31 @@ function request(): ManyFitRequest {
 function startFit(): void {
   if (running) return;
   updateFormulaCheck();
-  errors.fit = null;
-  if (!source || errors.data) {
-    errors.fit = { message: errors.data ? "no usable data: see the data error above" : "no data loaded: choose a response matrix and its metadata, or load the example" };
-    renderErrors();
-    return;
-  }
-  if (ui.formula.value.trim() === "") {
-    errors.fit = { message: "enter the right-hand side of the model, e.g. ~ condition + (1 | donor)" };
-    renderErrors();
-    return;
-  }
-  if (errors.formula.length > 0) {
-    renderErrors();
-    ui.formula.focus();
-    return;
-  }
-  renderErrors();
+  const req = flow.checkedRequest(fitMode, {
+    hasData: source !== null,
+    noData: "no data loaded: choose a response matrix and its metadata, or load the example",
+    emptyFormula: "enter the right-hand side of the model, e.g. ~ condition + (1 | donor)",
+    request,
+  });
+  if (!req) return;
   clearResults();
   const id = ++fitSeq;
   running = { id, start: performance.now(), done: 0, total: loaded?.nResponses ?? 0, etaS: NaN };
-  ui.fit.disabled = true;
-  ui.cancel.hidden = false;
-  setState("manyFit", "running");
+  flow.beginRun(fitMode);
   renderProgress();
-  post({ type: "fit", fitId: id, ...request() });
+  worker.post({ type: "fit", fitId: id, ...req });
 }
 
 function cancelFit(): void {
   if (!running) return;
-  const seconds = (performance.now() - running.start) / 1000;
   // Terminating is the only way to stop the fits (and the nested workers with them).
-  worker!.terminate();
-  startWorker();
-  finishRun("cancelled");
-  ui.progress.textContent = `Fit cancelled after ${seconds.toFixed(1)} s.`;
+  flow.stopRun(fitMode, worker, finishRun, flow.cancelledText(running.start));
   if (source) loadSource(source);
 }
 
-function finishRun(state: "done" | "error" | "cancelled" | "idle"): void {
+function finishRun(state: RunEnd): void {
   running = null;
-  ui.fit.disabled = false;
-  ui.cancel.hidden = true;
-  setState("manyFit", state);
+  flow.endRun(fitMode, state);
 }
 
 function renderProgress(): void {
@@ -385,8 +288,6 @@ function clearResults(): void {
 
 // ---------------------------------------------------------------------------------------------------
 // Results
-
-const nextFrame = () => new Promise<void>((r) => requestAnimationFrame(() => setTimeout(r, 0)));
 
 function lanesText(info: ManyResultData["info"]): string {
   const nested = info.threads - 1;
@@ -451,7 +352,7 @@ function renderTable(r: ManyResultData): void {
 }
 
 function plotWidth(): number {
-  return Math.max(480, Math.min(1000, ui.results.clientWidth - 40));
+  return flow.plotWidth(ui.results);
 }
 
 function exportsOf(name: string) {
@@ -524,7 +425,7 @@ async function showResults(r: ManyResultData, id: number): Promise<void> {
 function setMode(mode: "single" | "many"): void {
   document.body.dataset.mode = mode;
   showErrors(mode);
-  if (mode === "many" && !worker) startWorker();
+  if (mode === "many" && !worker.exists) worker.start();
 }
 
 function setupDownloads(): void {
@@ -560,6 +461,7 @@ export function setupManyMode(): void {
     downloadResponses: el("many-download-responses"),
     downloadJSON: el("many-download-json"),
   };
+  fitMode = { channel: "many", fitState: "manyFit", errors, ui };
   ui.modeSingle.addEventListener("change", () => ui.modeSingle.checked && setMode("single"));
   ui.modeMany.addEventListener("change", () => ui.modeMany.checked && setMode("many"));
   ui.matrixInput.addEventListener("change", () => pick("matrix", ui.matrixInput.files?.[0]));

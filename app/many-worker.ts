@@ -5,7 +5,6 @@
 // fail to start, it fits on this worker's lane alone and says so.
 import { fitMany, registerManyWorkers, type FitManyOptions } from "../src/fitmany.js";
 import { browserWorkers } from "../src/fitmany-browser.js";
-import { FormulaError } from "../src/formula-types.js";
 import { alignMetadata, columnIds } from "../src/io/match.js";
 import type { ManyResults } from "../src/manyresults.js";
 import type { DenseResponses } from "../src/responses.js";
@@ -14,11 +13,9 @@ import { toCSV } from "../src/tidy.js";
 import { describeColumns, readTable } from "./dataload.js";
 import { readMatrix } from "./matrixload.js";
 import type { FromManyWorker, ManyFitRequest, ManyResultData, ManySource, ToManyWorker } from "./many-protocol.js";
+import { fitError, messageOf, serveInOrder, type WorkerScope } from "./worker-queue.js";
 
-const scope = self as unknown as {
-  postMessage(message: FromManyWorker, transfer?: Transferable[]): void;
-  onmessage: ((e: MessageEvent<ToManyWorker>) => void) | null;
-};
+const scope = self as unknown as WorkerScope<FromManyWorker, ToManyWorker>;
 
 /** The matrix (observation ids dropped: the design is in its order) and the metadata rows aligned to it. */
 let data: { Y: DenseResponses; design: Table } | null = null;
@@ -26,17 +23,8 @@ let loadError: string | null = null;
 /** Nested workers: available where this worker can start workers, until one fails to start. */
 let nestedWorkers = typeof Worker !== "undefined";
 if (nestedWorkers) registerManyWorkers(browserWorkers);
-let queue: Promise<void> = Promise.resolve();
 
-scope.onmessage = (e) => {
-  const msg = e.data;
-  queue = queue.then(() => (msg.type === "load" ? load(msg.loadId, msg.source) : fit(msg.fitId, msg)));
-};
-scope.postMessage({ type: "ready" });
-
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
+serveInOrder(scope, (msg) => (msg.type === "load" ? load(msg.loadId, msg.source) : fit(msg.fitId, msg)));
 
 /**
  * The metadata rows in the matrix's observation order. When the ids do not match, the message says
@@ -141,11 +129,6 @@ async function fit(fitId: number, req: ManyFitRequest): Promise<void> {
     const arrays = [result.estimate, result.stdError, result.df, result.statistic, result.pValue, result.pAdjusted, result.singular];
     scope.postMessage({ type: "fitted", fitId, result }, arrays.map((a) => a.buffer));
   } catch (e) {
-    if (e instanceof FormulaError) {
-      scope.postMessage({ type: "fit-error", fitId, message: e.message.split("\n")[0], span: { formula: e.formula, pos: e.pos, end: e.end } });
-    } else {
-      console.debug(e);
-      scope.postMessage({ type: "fit-error", fitId, message: messageOf(e) });
-    }
+    scope.postMessage(fitError(fitId, e));
   }
 }

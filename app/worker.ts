@@ -5,7 +5,6 @@ import { glmer } from "../src/generalizedlinearmixedmodel.js";
 import { lmer } from "../src/linearmixedmodel.js";
 import { glmerNB } from "../src/negativebinomial.js";
 import type { FitJSON, GlmmFitJSON } from "../src/results-types.js";
-import { FormulaError } from "../src/formula-types.js";
 import { toCSV } from "../src/tidy.js";
 import type { Table } from "../src/data.js";
 import { caterpillarData, glmmPlotData, glmmTidy, plotData } from "./analysis.js";
@@ -17,12 +16,9 @@ import { browserHelperCount, browserThreadSpawner } from "../src/threads-browser
 // to the single-thread SIMD build on a plain static server.
 registerThreadSpawner(browserThreadSpawner, browserHelperCount());
 import type { DataSource, FitRequest, FromWorker, PlotData, Stage, ToWorker } from "./protocol.js";
+import { fitError, messageOf, serveInOrder, type WorkerScope } from "./worker-queue.js";
 
-// The DOM lib types `self` as a Window; this is the part of DedicatedWorkerGlobalScope used here.
-const scope = self as unknown as {
-  postMessage(message: FromWorker, transfer?: Transferable[]): void;
-  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
-};
+const scope = self as unknown as WorkerScope<FromWorker, ToWorker>;
 
 /** Progress messages at most this often: a fast objective would otherwise flood the page with thousands. */
 const PROGRESS_INTERVAL_MS = 50;
@@ -30,18 +26,9 @@ const PROGRESS_INTERVAL_MS = 50;
 let table: Table | null = null;
 let dataName = "";
 let loadError: string | null = null;
+
 // Messages are handled one after another: a fit posted right after a load waits for the data.
-let queue: Promise<void> = Promise.resolve();
-
-scope.onmessage = (e) => {
-  const msg = e.data;
-  queue = queue.then(() => (msg.type === "load" ? load(msg.loadId, msg.source) : fit(msg.fitId, msg)));
-};
-scope.postMessage({ type: "ready" });
-
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
+serveInOrder(scope, (msg) => (msg.type === "load" ? load(msg.loadId, msg.source) : fit(msg.fitId, msg)));
 
 /** The data as a Blob (read in chunks by readTable) with its name, and the levels file's text. */
 async function openSource(source: DataSource): Promise<{ name: string; data: Blob; levels?: { name: string; text: string } }> {
@@ -96,13 +83,7 @@ async function fit(fitId: number, req: FitRequest): Promise<void> {
     if (req.family === "gaussian") await fitLinear(fitId, req, data, progress);
     else await fitGeneralized(fitId, req, data, progress);
   } catch (e) {
-    if (e instanceof FormulaError) {
-      scope.postMessage({ type: "fit-error", fitId, message: e.message.split("\n")[0], span: { formula: e.formula, pos: e.pos, end: e.end } });
-    } else {
-      // The message is what the user sees; the stack only helps a developer (devtools, verbose level).
-      console.debug(e);
-      scope.postMessage({ type: "fit-error", fitId, message: messageOf(e) });
-    }
+    scope.postMessage(fitError(fitId, e));
   }
 }
 
