@@ -387,7 +387,6 @@ export class BlockedSystem {
    */
   solve(): { beta: Float64Array; u: Float64Array[]; covBetaUnscaled: Float64Array } {
     const f = new Float64Array(this.kernels.buffer());
-    const iv = new Int32Array(this.kernels.buffer());
     const { q2, p } = this;
     const C = this.lay.C >> 3;
     const x = new Float64Array(q2 - 1);
@@ -398,31 +397,7 @@ export class BlockedSystem {
       x[i] = s / f[C + i * q2 + i];
     }
     const beta = x.slice(this.nZ2, this.nZ2 + p);
-    const t0 = this.terms[0];
-    const k1 = t0.k;
-    const u0 = new Float64Array(t0.m * k1);
-    const ps = this.lay.panelStart >> 2, pr = this.lay.panelRow >> 2, P = this.lay.P >> 3, L11 = this.lay.L11 >> 3;
-    for (let j = 0; j < t0.m; j++) {
-      const r0 = iv[ps + j], r1 = iv[ps + j + 1];
-      const rhs = new Float64Array(k1);
-      for (let c = 0; c < k1; c++) rhs[c] = f[P + (r1 - 1) * k1 + c]; // the y row of the panel
-      for (let r = r0; r < r1 - 1; r++) {
-        const xr = x[iv[pr + r]];
-        for (let c = 0; c < k1; c++) rhs[c] -= f[P + r * k1 + c] * xr;
-      }
-      const l = L11 + j * k1 * k1;
-      for (let c = k1 - 1; c >= 0; c--) {
-        let s = rhs[c];
-        for (let b = c + 1; b < k1; b++) s -= f[l + b * k1 + c] * u0[j * k1 + b];
-        u0[j * k1 + c] = s / f[l + c * k1 + c];
-      }
-    }
-    const u = [u0];
-    for (let t = 1; t < this.terms.length; t++) {
-      const tm = this.terms[t];
-      u.push(x.slice(this.offsets[t], this.offsets[t] + tm.m * tm.k));
-    }
-    return { beta, u, covBetaUnscaled: this.invLXtLX() };
+    return { beta, u: this.randomEffects(x), covBetaUnscaled: this.invLXtLX() };
   }
 
   /**
@@ -555,7 +530,6 @@ export class BlockedSystem {
    */
   solveU(): Float64Array[] {
     const f = new Float64Array(this.kernels.buffer());
-    const iv = new Int32Array(this.kernels.buffer());
     const { q2, nZ2 } = this;
     const C = this.lay.C >> 3;
     const x = new Float64Array(q2 - 1); // the X rows stay 0
@@ -564,6 +538,17 @@ export class BlockedSystem {
       for (let r = i + 1; r < nZ2; r++) s -= f[C + r * q2 + i] * x[r];
       x[i] = s / f[C + i * q2 + i];
     }
+    return this.randomEffects(x);
+  }
+
+  /**
+   * u per term from the trailing block's solution x (its random-effects rows, then X's: β̂, or 0 for
+   * solveU): the trailing terms' u are read off x, the first term's by back substitution level by
+   * level through L11 with its panel (JSS eq. 19).
+   */
+  private randomEffects(x: Float64Array): Float64Array[] {
+    const f = new Float64Array(this.kernels.buffer());
+    const iv = new Int32Array(this.kernels.buffer());
     const t0 = this.terms[0];
     const k1 = t0.k;
     const u0 = new Float64Array(t0.m * k1);

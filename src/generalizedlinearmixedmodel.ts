@@ -31,7 +31,7 @@ import { pnorm } from "./rmath.js";
 import type { GlmmFitJSON, RanefGroup, VarCorrRow, VarCorrTerm } from "./results-types.js";
 import { formatGlmerSummary } from "./summary.js";
 import { residualQuantiles } from "./distributions.js";
-import { coefGroups, groupCounts, orderTerms, ranefGroups, termCovariance, thetaNames, varCorrRows, varCorrTerms } from "./randomeffects.js";
+import { coefGroups, conditionalCovariances, groupCounts, orderTerms, ranefGroups, termCovariance, thetaNames, varCorrRows, varCorrTerms } from "./randomeffects.js";
 
 export interface GlmerOptions extends FrameOptions {
   /** "binomial", "poisson" (or a Family from family.ts, e.g. negativeBinomial(θ)). */
@@ -684,22 +684,7 @@ export class GeneralizedLinearMixedModel {
   condVar(): Float64Array[] {
     this.refreshFactor();
     const blocks = this.fitPirls.system.condVarBlocks();
-    return blocks.map((M, t) => {
-      const k = this.reTerms[t].names.length;
-      const lam = this.system.lambdaOf(this.thetaHat, t);
-      const out = new Float64Array(M.length);
-      for (let j = 0; j < M.length / (k * k); j++) {
-        const o = j * k * k;
-        for (let a = 0; a < k; a++) {
-          for (let b = 0; b < k; b++) {
-            let s = 0;
-            for (let c = 0; c <= a; c++) for (let d = 0; d <= b; d++) s += lam[a * k + c] * M[o + c * k + d] * lam[b * k + d];
-            out[o + a * k + b] = s;
-          }
-        }
-      }
-      return out;
-    });
+    return blocks.map((M, t) => conditionalCovariances(M, this.system.lambdaOf(this.thetaHat, t), this.reTerms[t].names.length, 1));
   }
 
   /**

@@ -14,7 +14,7 @@ import type { OptimOptions } from "./optim/bobyqa.js";
 import type { FitJSON, RanefGroup, VarCorrRow, VarCorrTerm } from "./results-types.js";
 import { formatSummary } from "./summary.js";
 import { residualQuantiles } from "./distributions.js";
-import { coefGroups, groupCounts, orderTerms, ranefGroups, termCovariance, thetaNames, varCorrRows, varCorrTerms } from "./randomeffects.js";
+import { coefGroups, conditionalCovariances, groupCounts, orderTerms, ranefGroups, termCovariance, thetaNames, varCorrRows, varCorrTerms } from "./randomeffects.js";
 import { predict, type PredictOptions } from "./predict.js";
 import { confintProfile } from "./profile.js";
 import { confintBoot } from "./bootstrap.js";
@@ -494,22 +494,7 @@ export class LinearMixedModel {
     this.system.update(this.thetaHat);
     const blocks = this.system.condVarBlocks();
     const s2 = this.sigma ** 2;
-    return blocks.map((M, t) => {
-      const k = this.reTerms[t].names.length;
-      const lam = this.system.lambdaOf(this.thetaHat, t);
-      const out = new Float64Array(M.length);
-      for (let j = 0; j < M.length / (k * k); j++) {
-        const o = j * k * k;
-        for (let a = 0; a < k; a++) {
-          for (let b = 0; b < k; b++) {
-            let s = 0;
-            for (let c = 0; c <= a; c++) for (let d = 0; d <= b; d++) s += lam[a * k + c] * M[o + c * k + d] * lam[b * k + d];
-            out[o + a * k + b] = s2 * s;
-          }
-        }
-      }
-      return out;
-    });
+    return blocks.map((M, t) => conditionalCovariances(M, this.system.lambdaOf(this.thetaHat, t), this.reTerms[t].names.length, s2));
   }
 
   /**

@@ -30,6 +30,25 @@ export function termCovariance(lambda: ArrayLike<number>, k: number, s2: number)
   return S;
 }
 
+/**
+ * s² λ M_j λ' for every level j of a term: M holds the levels' k × k blocks of (Λ'Z'WZΛ + I)⁻¹ (θ's
+ * spherical scale), λ the term's lower-triangular k × k factor; the conditional covariances of b.
+ */
+export function conditionalCovariances(M: Float64Array, lam: ArrayLike<number>, k: number, s2: number): Float64Array {
+  const out = new Float64Array(M.length);
+  for (let j = 0; j < M.length / (k * k); j++) {
+    const o = j * k * k;
+    for (let a = 0; a < k; a++) {
+      for (let b = 0; b < k; b++) {
+        let s = 0;
+        for (let c = 0; c <= a; c++) for (let d = 0; d <= b; d++) s += lam[a * k + c] * M[o + c * k + d] * lam[b * k + d];
+        out[o + a * k + b] = s2 * s;
+      }
+    }
+  }
+  return out;
+}
+
 /** The terms' keys as lme4 prints them: grouping factors made unique ("Subject", "Subject.1" for `(x || Subject)`). */
 export function termKeys(terms: readonly ReTermData[]): string[] {
   return makeUnique(terms.map((t) => t.group));

@@ -363,7 +363,7 @@ describe("refitResponse (lme4's refit(object, newresp))", () => {
     expect(dTheta).toBeLessThan(1e-5);
   });
 
-  it("takes the steps of a fresh fit started at θ̂ (lme4's defaults), in less time", async () => {
+  it("takes the steps of a fresh fit started at θ̂ (lme4's defaults), on the design it shares", async () => {
     const m = await lmer(SLOPE, sleep());
     const K = await loadKernels("auto");
     const sims = m.simulate(40, { seed: 5 });
@@ -374,27 +374,11 @@ describe("refitResponse (lme4's refit(object, newresp))", () => {
       expect(r.objectiveAtOptimum).toBe(fresh[i].objectiveAtOptimum);
       expect(r.theta).toEqual(fresh[i].theta);
       expect(r.feval).toBe(fresh[i].feval);
+      // No model frame or design rebuilt: the refit reads the original's X and Z (the time saved is
+      // reported by bench/bootstrap.bench.ts, not asserted here).
+      expect(r.frame.X).toBe(m.frame.X);
+      expect(r.frame.reTerms).toBe(m.frame.reTerms);
     });
-    // Alternating rounds, the best of each (timings on a shared machine are noisy).
-    const best = { refit: Infinity, same: Infinity, cold: Infinity };
-    for (let round = 0; round < 3; round++) {
-      let t = performance.now();
-      for (const y of sims) m.refitResponse(y);
-      best.refit = Math.min(best.refit, (performance.now() - t) / sims.length);
-      t = performance.now();
-      for (const d of tables) LinearMixedModel.fit(K, SLOPE, d, { start: m.theta });
-      best.same = Math.min(best.same, (performance.now() - t) / sims.length);
-      t = performance.now();
-      for (const d of tables) LinearMixedModel.fit(K, SLOPE, d);
-      best.cold = Math.min(best.cold, (performance.now() - t) / sims.length);
-    }
-    const fe = refits.reduce((s, r) => s + r.feval, 0) / refits.length;
-    const feCold = tables.reduce((s, d) => s + LinearMixedModel.fit(K, SLOPE, d).feval, 0) / tables.length;
-    console.log(
-      `per fit (sleepstudy, ${m.engine}): refitResponse ${best.refit.toFixed(3)} ms (${fe.toFixed(1)} evaluations), ` +
-        `fresh fit from θ̂ ${best.same.toFixed(3)} ms (the same evaluations), fresh fit from the default start ${best.cold.toFixed(3)} ms (${feCold.toFixed(1)} evaluations)`,
-    );
-    expect(best.refit).toBeLessThan(best.same);
   });
 
   it("leaves the original model's results unchanged and both models usable", async () => {
