@@ -78,6 +78,9 @@ export class BlockedSystem {
   readonly scalarTrailing: boolean;
   private lay!: Layout;
   private view: Float64Array | undefined;
+  private intView: Int32Array | undefined;
+  /** invLXtLX's L_X⁻¹ (p × p), reused: it runs at every devcomp. */
+  private lxInverse: Float64Array | null = null;
   private readonly panels: PanelStructure;
   private readonly X: Float64Array;
   private y: Float64Array;
@@ -166,31 +169,110 @@ export class BlockedSystem {
     return s;
   }
 
-  /** Recomputes A's y column in the arena from this.y (the y parts of accumulate(), nothing else). */
+  /**
+   * Recomputes A's y column in the arena from this.y (the y parts of accumulate(), nothing else).
+   * Every entry is a sum over the rows in increasing order, as accumulate() sums it, so the values are
+   * bit for bit a fresh system's; the sums run a few entries at a time in registers rather than row by
+   * row through the arena, as fitMany does this once per response.
+   */
   private writeResponse(): void {
-    const f = new Float64Array(this.kernels.buffer());
+    const f = this.f64();
     const { terms, p, q2, n, nZ2, X, y } = this;
-    const t0 = terms[0];
-    const k1 = t0.k;
     const Ap = this.lay.Apanel >> 3, At = this.lay.Atrail >> 3;
-    const ps = this.panels.panelStart;
     const yRow = At + (q2 - 1) * q2;
-    for (let j = 0; j < t0.m; j++) f.fill(0, Ap + (ps[j + 1] - 1) * k1, Ap + ps[j + 1] * k1);
-    f.fill(0, yRow, yRow + q2);
-    for (let r = 0; r < n; r++) {
-      const yr = y[r];
-      const z1 = r * k1;
-      const pa = Ap + (ps[t0.refs[r] + 1] - 1) * k1; // the panel's last row is y's
-      for (let c = 0; c < k1; c++) f[pa + c] += yr * t0.Z[z1 + c];
-      for (let t = 1; t < terms.length; t++) {
-        const tm = terms[t];
-        const start = yRow + this.offsets[t] + tm.refs[r] * tm.k;
-        for (let a = 0; a < tm.k; a++) f[start + a] += yr * tm.Z[r * tm.k + a];
+    // The first term's Z₁'y and y'y, with k1 = 1 also X'y's first two columns (a = columns done).
+    const a0 = terms[0].k === 1 ? this.writeScalarFirstTermY(f, Ap, yRow) : this.writeFirstTermY(f, Ap, yRow);
+    for (let t = 1; t < terms.length; t++) writeTermY(f, yRow + this.offsets[t], terms[t], y, n);
+    // The rest of X'y two columns per pass (two independent sums), then an odd last column.
+    let a = a0;
+    for (; a + 1 < p; a += 2) {
+      let s0 = 0, s1 = 0;
+      for (let r = 0, i = a; r < n; r++, i += p) {
+        const yr = y[r];
+        s0 += yr * X[i];
+        s1 += yr * X[i + 1];
       }
-      for (let a = 0; a < p; a++) f[yRow + nZ2 + a] += yr * X[r * p + a];
-      f[yRow + q2 - 1] += yr * yr;
+      f[yRow + nZ2 + a] = s0;
+      f[yRow + nZ2 + a + 1] = s1;
+    }
+    if (a < p) {
+      let s = 0;
+      for (let r = 0, i = a; r < n; r++, i += p) s += y[r] * X[i];
+      f[yRow + nZ2 + a] = s;
     }
     for (let c = 0; c < q2 - 1; c++) f[At + c * q2 + q2 - 1] = f[yRow + c];
+  }
+
+  /** Where level j's row of y starts in the panels (the panel's last row), its k1 entries zeroed. */
+  private panelYRows(f: Float64Array, Ap: number): Int32Array {
+    const t0 = this.terms[0], k1 = t0.k;
+    const ps = this.panels.panelStart;
+    const yPos = new Int32Array(t0.m);
+    for (let j = 0; j < t0.m; j++) {
+      yPos[j] = Ap + (ps[j + 1] - 1) * k1;
+      f.fill(0, yPos[j], yPos[j] + k1);
+    }
+    return yPos;
+  }
+
+  /**
+   * writeResponse's first pass for k1 = 1 (the usual (1 | g) first): Z₁'y, y'y and, with p ≥ 2, the
+   * first two columns of X'y in one pass over the rows, each sum a chain of its own. A run of rows of
+   * one level (sorted data) sums in a register, loaded from and stored to the arena where the level
+   * changes. Returns the number of X columns done (2 or 0).
+   */
+  private writeScalarFirstTermY(f: Float64Array, Ap: number, yRow: number): number {
+    const { y, n, X, p, q2, nZ2 } = this;
+    const refs = this.terms[0].refs, Z = this.terms[0].Z;
+    const yPos = this.panelYRows(f, Ap);
+    const xs = p >= 2;
+    let yy = 0, s0 = 0, s1 = 0;
+    if (n > 0) {
+      let at = yPos[refs[0]], acc = 0;
+      for (let r = 0, i = 0; r < n; r++, i += p) {
+        const pos = yPos[refs[r]], yr = y[r];
+        if (pos !== at) {
+          f[at] = acc;
+          at = pos;
+          acc = f[pos];
+        }
+        acc += yr * Z[r];
+        yy += yr * yr;
+        if (xs) {
+          s0 += yr * X[i];
+          s1 += yr * X[i + 1];
+        }
+      }
+      f[at] = acc;
+    }
+    f[yRow + q2 - 1] = yy;
+    if (!xs) return 0;
+    f[yRow + nZ2] = s0;
+    f[yRow + nZ2 + 1] = s1;
+    return 2;
+  }
+
+  /** Z₁'y and y'y for any k1 (each level's k1 sums over its rows in row order); no X columns done. */
+  private writeFirstTermY(f: Float64Array, Ap: number, yRow: number): number {
+    const { y, n } = this;
+    const k1 = this.terms[0].k, refs = this.terms[0].refs, Z = this.terms[0].Z;
+    const yPos = this.panelYRows(f, Ap);
+    let yy = 0;
+    for (let r = 0; r < n; r++) {
+      const yr = y[r], pa = yPos[refs[r]], z = r * k1;
+      for (let c = 0; c < k1; c++) f[pa + c] += yr * Z[z + c];
+      yy += yr * yr;
+    }
+    f[yRow + this.q2 - 1] = yy;
+    return 0;
+  }
+
+  /**
+   * The data A is made of: the terms' Z, X (n × p row-major) and y (offset subtracted), and whether A
+   * is weighted (then the rows of Z, X and y are scaled by √w and these are not what A holds).
+   */
+  designData(): { terms: ReBlock[]; X: Float64Array; y: Float64Array; p: number; n: number; weighted: boolean } {
+    return { terms: this.terms, X: this.X, y: this.y, p: this.p, n: this.n, weighted: this.sqrtw !== null };
   }
 
   /** Length of θ. */
@@ -246,7 +328,7 @@ export class BlockedSystem {
 
   /** A = [Z X y]'[Z X y], in the blocks of the layout (once per fit, O(n)). */
   private accumulate(panels: PanelStructure, X: Float64Array, y: Float64Array): void {
-    const f = new Float64Array(this.kernels.buffer());
+    const f = this.f64();
     const { terms, p, q2, n } = this;
     const t0 = terms[0];
     const k1 = t0.k;
@@ -308,16 +390,24 @@ export class BlockedSystem {
     return this.view;
   }
 
+  /** An Int32Array view of the arena, as f64(). */
+  private i32(): Int32Array {
+    const buf = this.kernels.buffer();
+    if (this.intView?.buffer !== buf) this.intView = new Int32Array(buf);
+    return this.intView;
+  }
+
   /** Λ(θ): θ holds each term's lower triangle column by column (lme4's order). */
   private setLambda(theta: ArrayLike<number>): void {
     const f = this.f64();
-    this.terms.forEach((t, i) => {
+    for (let i = 0; i < this.terms.length; i++) {
+      const k = this.terms[i].k;
       const base = this.lay.lambda[i] >> 3;
-      f.fill(0, base, base + t.k * t.k);
+      f.fill(0, base, base + k * k);
       const ix = this.thetaIndex[i];
       let s = 0;
-      for (let c = 0; c < t.k; c++) for (let r = c; r < t.k; r++) f[base + r * t.k + c] = theta[ix[s++]];
-    });
+      for (let c = 0; c < k; c++) for (let r = c; r < k; r++) f[base + r * k + c] = theta[ix[s++]];
+    }
     if (this.scalarTrailing) {
       const sc = this.lay.scale >> 3;
       f.fill(1, sc, sc + this.q2);
@@ -386,7 +476,7 @@ export class BlockedSystem {
    * Returns β̂, the spherical random effects u per term (m×k row-major) and (L_X L_X')⁻¹.
    */
   solve(): { beta: Float64Array; u: Float64Array[]; covBetaUnscaled: Float64Array } {
-    const f = new Float64Array(this.kernels.buffer());
+    const f = this.f64();
     const { q2, p } = this;
     const C = this.lay.C >> 3;
     const x = new Float64Array(q2 - 1);
@@ -398,6 +488,39 @@ export class BlockedSystem {
     }
     const beta = x.slice(this.nZ2, this.nZ2 + p);
     return { beta, u: this.randomEffects(x), covBetaUnscaled: this.invLXtLX() };
+  }
+
+  /**
+   * y'y (offset subtracted) as A holds it: Σ y_r² in row order, the sum accumulate() and
+   * writeResponse() make (unweighted systems; a weighted one's is Σ w z²).
+   */
+  responseSumOfSquares(): number {
+    if (arenaOwner.get(this.kernels) !== this) this.claimArena();
+    return this.f64()[(this.lay.Atrail >> 3) + this.q2 * this.q2 - 1];
+  }
+
+  /**
+   * A's response column as A holds it: Z'y (all terms, in θ order, level by level), X'y and y'y,
+   * offset subtracted (for a weighted system, the weighted sums).
+   */
+  responseCrossProducts(): { Zty: Float64Array; Xty: Float64Array; yty: number } {
+    if (arenaOwner.get(this.kernels) !== this) this.claimArena();
+    const f = this.f64();
+    const t0 = this.terms[0], k1 = t0.k, q1 = t0.m * k1;
+    const Zty = new Float64Array(q1 + this.nZ2);
+    const Ap = this.lay.Apanel >> 3, ps = this.panels.panelStart;
+    for (let j = 0; j < t0.m; j++) {
+      const yRow = Ap + (ps[j + 1] - 1) * k1; // a panel's last row is y's
+      for (let a = 0; a < k1; a++) Zty[j * k1 + a] = f[yRow + a];
+    }
+    const yRow = (this.lay.Atrail >> 3) + (this.q2 - 1) * this.q2;
+    Zty.set(f.subarray(yRow, yRow + this.nZ2), q1);
+    return { Zty, Xty: f.slice(yRow + this.nZ2, yRow + this.nZ2 + this.p), yty: f[yRow + this.q2 - 1] };
+  }
+
+  /** (L_X L_X')⁻¹ from the factor of the last update: solve()'s covBetaUnscaled without β̂ and u. */
+  covBetaUnscaled(): Float64Array {
+    return this.invLXtLX();
   }
 
   /**
@@ -529,7 +652,7 @@ export class BlockedSystem {
    * substitution with β = 0. Per term (m×k row-major).
    */
   solveU(): Float64Array[] {
-    const f = new Float64Array(this.kernels.buffer());
+    const f = this.f64();
     const { q2, nZ2 } = this;
     const C = this.lay.C >> 3;
     const x = new Float64Array(q2 - 1); // the X rows stay 0
@@ -547,8 +670,8 @@ export class BlockedSystem {
    * level through L11 with its panel (JSS eq. 19).
    */
   private randomEffects(x: Float64Array): Float64Array[] {
-    const f = new Float64Array(this.kernels.buffer());
-    const iv = new Int32Array(this.kernels.buffer());
+    const f = this.f64();
+    const iv = this.i32();
     const t0 = this.terms[0];
     const k1 = t0.k;
     const u0 = new Float64Array(t0.m * k1);
@@ -593,8 +716,8 @@ export class BlockedSystem {
    * Returns per term an m × k × k array.
    */
   condVarBlocks(): Float64Array[] {
-    const f = new Float64Array(this.kernels.buffer());
-    const iv = new Int32Array(this.kernels.buffer());
+    const f = this.f64();
+    const iv = this.i32();
     const { nZ2 } = this;
     const S = this.trailingInverse();
     const t0 = this.terms[0];
@@ -642,7 +765,7 @@ export class BlockedSystem {
    * with contiguous inner loops.
    */
   private trailingInverse(): Float64Array {
-    const f = new Float64Array(this.kernels.buffer());
+    const f = this.f64();
     const { q2, nZ2: n } = this;
     const C = this.lay.C >> 3;
     const Li = new Float64Array(n * n);
@@ -674,10 +797,11 @@ export class BlockedSystem {
 
   /** (L_X L_X')⁻¹ = L_X'⁻¹ L_X⁻¹ from the X block of the trailing factor. */
   private invLXtLX(): Float64Array {
-    const f = new Float64Array(this.kernels.buffer());
+    const f = this.f64();
     const { q2, p, nZ2 } = this;
     const C = this.lay.C >> 3;
-    const Linv = new Float64Array(p * p); // L_X⁻¹, lower
+    // L_X⁻¹, lower: every lower entry is written before it is read (the upper ones are never read)
+    const Linv = this.lxInverse?.length === p * p ? this.lxInverse : (this.lxInverse = new Float64Array(p * p));
     for (let c = 0; c < p; c++) {
       Linv[c * p + c] = 1 / f[C + (nZ2 + c) * q2 + nZ2 + c];
       for (let r = c + 1; r < p; r++) {
@@ -712,8 +836,25 @@ function lowerInverse(f: Float64Array, base: number, k: number, out: Float64Arra
   }
 }
 
+/**
+ * A trailing term's Z'y into the trailing block's y row, whose term entries start at f[base]: each
+ * entry a sum over the rows in increasing order (as accumulate() adds them).
+ */
+function writeTermY(f: Float64Array, base: number, tm: ReBlock, y: Float64Array, n: number): void {
+  const k = tm.k, refs = tm.refs, Z = tm.Z;
+  f.fill(0, base, base + tm.m * k);
+  if (k === 1) {
+    for (let r = 0; r < n; r++) f[base + refs[r]] += y[r] * Z[r];
+    return;
+  }
+  for (let r = 0; r < n; r++) {
+    const yr = y[r], o = base + refs[r] * k, z = r * k;
+    for (let a = 0; a < k; a++) f[o + a] += yr * Z[z + a];
+  }
+}
+
 /** Indices into θ of each term's lower-triangle entries (terms in order, column-major within a term). */
-function thetaLayout(ks: number[]): number[][] {
+export function thetaLayout(ks: number[]): number[][] {
   let next = 0;
   return ks.map((k) => {
     const ix: number[] = [];

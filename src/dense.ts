@@ -29,7 +29,7 @@ export function denseCholesky(a: Float64Array, n: number): Float64Array | null {
 }
 
 /** θ → the lower-triangular λ of each term, column-major lower triangle per term (lme4's order). */
-function lambdas(terms: ReBlock[], theta: ArrayLike<number>): Float64Array[] {
+export function lambdas(terms: ReBlock[], theta: ArrayLike<number>): Float64Array[] {
   let s = 0;
   return terms.map(({ k }) => {
     const lam = new Float64Array(k * k);

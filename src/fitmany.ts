@@ -19,7 +19,7 @@ import { deparse, parseFormula } from "./formula.js";
 import type { Kernels } from "./kernels.js";
 import type { LinkName } from "./family.js";
 import { GeneralizedLinearMixedModel, type GlmerOptions } from "./generalizedlinearmixedmodel.js";
-import { LinearMixedModel, type LmerOptions } from "./linearmixedmodel.js";
+import { fitSharedResponse, LinearMixedModel, type LmerOptions } from "./linearmixedmodel.js";
 import { fitNBResponse } from "./negativebinomial.js";
 import { ManyResults, type ResponseFit } from "./manyresults.js";
 import { checkResponseMatrix, type ResponseMatrix } from "./responses.js";
@@ -161,12 +161,13 @@ class LmmDesign implements DesignFit {
   }
 
   fit(y: Float64Array, start: number[] | undefined, terms: string[]): ResponseFit {
-    const m = this.model.fitResponse(y, { start });
+    const m = fitSharedResponse(this.model, y, start); // y: checked finite, unchanged while m is used
     const out = fitOf(m, terms.length, varPart(m).fractions);
     const beta = m.fixef(), se = m.se();
     const satt = this.ddf === "Satterthwaite" ? satterthwaite(m) : null;
-    terms.forEach((name, j) => {
-      if (!(name in beta)) return;
+    for (let j = 0; j < terms.length; j++) {
+      const name = terms[j];
+      if (!(name in beta)) continue;
       out.estimate[j] = beta[name];
       out.stdError[j] = se[name];
       out.statistic[j] = beta[name] / se[name];
@@ -174,7 +175,7 @@ class LmmDesign implements DesignFit {
         out.df[j] = satt.df[name];
         out.pValue[j] = satt.p[name];
       }
-    });
+    }
     return out;
   }
 }
@@ -221,8 +222,13 @@ class GlmmDesign implements DesignFit {
 
 /** What every fit reports besides its tests (the test columns start as NaN, filled per term). */
 function fitOf(m: LinearMixedModel | GeneralizedLinearMixedModel, J: number, fractions: Record<string, number>): ResponseFit {
+  const tests = noTests(J);
   return {
-    ...noTests(J),
+    estimate: tests.estimate,
+    stdError: tests.stdError,
+    df: tests.df,
+    statistic: tests.statistic,
+    pValue: tests.pValue,
     theta: m.theta,
     sigma: m.sigma,
     objective: m.objectiveAtOptimum,
@@ -237,8 +243,13 @@ function fitOf(m: LinearMixedModel | GeneralizedLinearMixedModel, J: number, fra
 }
 
 function noTests(J: number): Pick<ResponseFit, "estimate" | "stdError" | "df" | "statistic" | "pValue"> {
-  const nan = () => new Array<number>(J).fill(NaN);
-  return { estimate: nan(), stdError: nan(), df: nan(), statistic: nan(), pValue: nan() };
+  return { estimate: nans(J), stdError: nans(J), df: nans(J), statistic: nans(J), pValue: nans(J) };
+}
+
+function nans(J: number): number[] {
+  const a = new Array<number>(J);
+  for (let j = 0; j < J; j++) a[j] = NaN;
+  return a;
 }
 
 /** fitMany's family option: "gaussian" (lmer, the default) or a glmer family ("nb": glmerNB). */
@@ -296,6 +307,8 @@ export class ResponseFitter {
   private readonly makeDesign: (table: Table) => DesignFit;
   private readonly subsets = new Map<string, DesignFit>();
   private readonly y: Float64Array;
+  /** The design model uses every observation, in order (its rows are 0, 1, ..., nObs − 1). */
+  private readonly allRows: boolean;
 
   constructor(
     kernels: Kernels,
@@ -315,6 +328,8 @@ export class ResponseFitter {
     this.terms = this.base.terms;
     this.thetaNames = this.base.thetaNames;
     this.y = new Float64Array(this.base.rows.length);
+    const rows = this.base.rows;
+    this.allRows = rows.length === spec.design.nrow && rows.every((r, i) => r === i);
   }
 
   /** Observations (design rows) the model uses, after dropping rows with missing covariates. */
@@ -326,6 +341,8 @@ export class ResponseFitter {
   fit(yAll: Float64Array, start?: number[]): ResponseFit {
     try {
       const rows = this.base.rows;
+      // Every observation a design row (no covariate missing) and every value finite: y is yAll itself.
+      if (this.allRows && yAll.length === rows.length && allFinite(yAll)) return this.base.fit(yAll, start, this.terms);
       const missing: number[] = [];
       for (let i = 0; i < rows.length; i++) {
         const v = yAll[rows[i]];
@@ -383,6 +400,11 @@ export class ResponseFitter {
     }
     return out;
   }
+}
+
+function allFinite(y: Float64Array): boolean {
+  for (let i = 0; i < y.length; i++) if (!Number.isFinite(y[i])) return false;
+  return true;
 }
 
 function withResponseColumn(design: Table, y: Float64Array): Table {

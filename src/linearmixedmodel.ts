@@ -93,6 +93,15 @@ function checkIdentifiable(frame: ModelFrame, p: number): void {
   }
 }
 
+/** The profiled criterion from the factor's pieces: ML deviance, or with REML the REML criterion. */
+function criterion(o: Objectives, n: number, p: number, REML: boolean): number {
+  if (REML) {
+    const nr = n - p;
+    return o.logdetZ + o.logdetX + nr * (1 + Math.log((2 * Math.PI * o.pwrss) / nr));
+  }
+  return o.logdetZ + n * (1 + Math.log((2 * Math.PI * o.pwrss) / n));
+}
+
 export class LinearMixedModel {
   readonly formula: ParsedFormula;
   readonly frame: ModelFrame;
@@ -123,11 +132,34 @@ export class LinearMixedModel {
   private optCode = 0;
   private optMessage = "";
   private timeS = 0;
+  /** Set by fitResponse(): the response and options refit() fits again after refitting the data. */
+  private refitResponseOf: { y: Float64Array; opts: { start?: number[]; name?: string } } | null = null;
 
-  private constructor(kernels: Kernels, formula: string | ParsedFormula, data: DataInput | Table, options: LmerOptions) {
+  /**
+   * The model of `formula` on `data`, not fitted; with `response` (fitResponse), the model of another
+   * response on the same design: the design's parts shared, the response's frame and system given.
+   */
+  private constructor(
+    kernels: Kernels,
+    formula: string | ParsedFormula,
+    data: DataInput | Table,
+    options: LmerOptions,
+    response?: { design: LinearMixedModel; frame: ModelFrame; system: BlockedSystem },
+  ) {
     this.options = options;
     this.kernels = kernels;
     this.data = data;
+    if (response) {
+      const d = response.design;
+      this.formula = d.formula;
+      this.frame = response.frame;
+      this.REML = d.REML;
+      this.optimizerName = d.optimizerName;
+      this.reTerms = d.reTerms;
+      this.system = response.system;
+      this.engine = d.engine;
+      return;
+    }
     this.formula = typeof formula === "string" ? parseFormula(formula) : formula;
     if (this.formula.random.length === 0) {
       throw new Error(`no random effects terms specified in formula '${this.formula.source}': use a linear model, or add a term like (1 | group)`);
@@ -158,7 +190,10 @@ export class LinearMixedModel {
    * `m.refit({ REML: false })`.
    */
   refit(changes: Partial<LmerOptions> = {}): LinearMixedModel {
-    return LinearMixedModel.fit(this.kernels, this.formula, this.data, { ...this.options, ...changes });
+    const fresh = LinearMixedModel.fit(this.kernels, this.formula, this.data, { ...this.options, ...changes });
+    // A fitResponse model: the original data's fit with the changes, then refitted to its response.
+    const r = this.refitResponseOf;
+    return r ? fresh.fitResponse(r.y, r.opts) : fresh;
   }
 
   /**
@@ -244,37 +279,31 @@ export class LinearMixedModel {
     const time0 = performance.now();
     const what = opts.name ?? "the response";
     if (y.length !== this.n) throw new Error(`${what} has ${y.length} values but the model has ${this.n} observations`);
-    const yy = Float64Array.from(y);
+    const yy = y instanceof Float64Array ? y.slice() : Float64Array.from(y);
     for (let i = 0; i < yy.length; i++) {
       if (!Number.isFinite(yy[i])) throw new Error(`${what}[${i}] is ${yy[i]}: the response must be finite at every row of the fit`);
     }
+    return this.fitResponseAs(yy, opts, time0);
+  }
+
+  /** fitResponse() with y checked and the model's own (fitSharedResponse: fitMany's, not copied). */
+  private fitResponseAs(yy: Float64Array, opts: { start?: number[]; name?: string }, time0: number): LinearMixedModel {
     const off = this.frame.offset;
     const yAdj = off ? yy.map((v, i) => v - off[i]) : yy;
-    // A new model object sharing the design: every field copied, then the response, the system and
-    // what optimize() appends to made its own; optimize() and setEstimates() set every fit result.
-    const m = Object.create(LinearMixedModel.prototype) as LinearMixedModel;
-    Object.assign(m, this);
-    const w = m as unknown as { frame: ModelFrame; system: BlockedSystem; options: LmerOptions };
-    w.frame = { ...this.frame, y: yy };
-    w.system = this.system.withResponse(yAdj);
-    m.convMessages = [];
-    m.optWarnings = [];
-    m.fevals = 0;
-    w.options = { ...this.options, start: opts.start };
+    // A new model sharing the design, with the response's own frame and system; optimize() and
+    // setEstimates() set every fit result. It optimises from opts.start, then keeps this one's options.
+    const m = new LinearMixedModel(this.kernels, this.formula, this.data, { ...this.options, start: opts.start }, {
+      design: this,
+      frame: { ...this.frame, y: yy },
+      system: this.system.withResponse(yAdj),
+    });
     try {
       m.optimize();
     } finally {
-      w.options = this.options;
+      (m as unknown as { options: LmerOptions }).options = this.options;
     }
     m.timeS = (performance.now() - time0) / 1000;
-    const kernels = this.kernels, formula = this.formula, data = this.data, options = this.options;
-    Object.defineProperty(m, "refit", {
-      configurable: true,
-      writable: true,
-      enumerable: false,
-      value: (changes: Partial<LmerOptions> = {}) =>
-        LinearMixedModel.fit(kernels, formula, data, { ...options, ...changes }).fitResponse(yy, opts),
-    });
+    m.refitResponseOf = { y: yy, opts };
     return m;
   }
 
@@ -284,6 +313,11 @@ export class LinearMixedModel {
    */
   static design(kernels: Kernels, formula: string | ParsedFormula, data: DataInput | Table, options: LmerOptions = {}): LinearMixedModel {
     return new LinearMixedModel(kernels, formula, data, options);
+  }
+
+  /** The blocked system of the current fit (for inference code that works on A's parts). */
+  get blockedSystem(): BlockedSystem {
+    return this.system;
   }
 
   get n(): number {
@@ -307,15 +341,7 @@ export class LinearMixedModel {
   objective(theta: ArrayLike<number>, REML = this.REML): number {
     const o = this.system.update(theta);
     if (!o) return Infinity;
-    return LinearMixedModel.criterion(o, this.n, this.p, REML);
-  }
-
-  private static criterion(o: Objectives, n: number, p: number, REML: boolean): number {
-    if (REML) {
-      const nr = n - p;
-      return o.logdetZ + o.logdetX + nr * (1 + Math.log((2 * Math.PI * o.pwrss) / nr));
-    }
-    return o.logdetZ + n * (1 + Math.log((2 * Math.PI * o.pwrss) / n));
+    return criterion(o, this.n, this.p, REML);
   }
 
   private optimize(): void {
@@ -325,27 +351,26 @@ export class LinearMixedModel {
     if (start.length !== lower.length) {
       throw new Error(`start has ${start.length} values but θ has ${lower.length} (${this.thetaNames().join(", ")})`);
     }
-    start.forEach((v, i) => {
-      if (!(v >= lower[i])) throw new Error(`start[${i}] (${this.thetaNames()[i]}) = ${v} is below its lower bound ${lower[i]}`);
-    });
+    for (let i = 0; i < start.length; i++) {
+      if (!(start[i] >= lower[i])) throw new Error(`start[${i}] (${this.thetaNames()[i]}) = ${start[i]} is below its lower bound ${lower[i]}`);
+    }
+    const evals = new ObjectiveEvaluations(this.system, this.n, this.p, this.REML, start);
     const progress = this.options.progress;
     let evaluations = 0;
     const f = progress
       ? (th: Float64Array) => {
-          const v = this.objective(th);
+          const v = evals.at(th);
           progress({ evaluations: ++evaluations, objective: v });
           return v;
         }
-      : (th: Float64Array) => this.objective(th);
+      : (th: Float64Array) => evals.at(th);
     // A response the fixed effects fit exactly (a constant, an all-zero gene) leaves no residual
     // variance: lme4 then "fits" σ̂ ≈ 1e-16 with huge t statistics; an error is the honest answer.
     // Exactly: r² = 0; in rounding: r² comes from y'y minus the fitted part's square (the Cholesky
     // downdate of A's y row), so below ~1000 rounding units of y'y it is zero to working precision.
-    const o0 = this.system.update(start);
-    let yy = 0;
-    const off = this.frame.offset;
-    this.frame.y.forEach((v, i) => (yy += (off ? v - off[i] : v) ** 2));
-    if (!Number.isFinite(f(Float64Array.from(start))) || (o0 !== null && o0.pwrss <= 1000 * Number.EPSILON * yy)) {
+    const o0 = evals.first;
+    const f0 = progress ? f(Float64Array.from(start)) : evals.firstValue; // the progress display counts it
+    if (!Number.isFinite(f0) || (o0 !== null && o0.pwrss <= 1000 * Number.EPSILON * this.system.responseSumOfSquares())) {
       throw new Error(
         `the response '${this.frame.responseName}' is fitted exactly by the fixed effects (residual sum of squares 0): ` +
           `there is no residual variance to estimate`,
@@ -376,7 +401,8 @@ export class LinearMixedModel {
     this.thetaHat = theta;
     this.objectiveValue = fmin;
     this.convMessages.push(...checkConvergence(f, theta, fmin, lower));
-    this.setEstimates(theta); // the derivative probes moved L away from θ̂
+    // The derivative probes may have moved L away from θ̂: factored anew unless the last evaluation was at θ̂.
+    this.setEstimates(theta, evals.lastAt(theta));
   }
 
   /**
@@ -403,20 +429,23 @@ export class LinearMixedModel {
   devcomp(theta: ArrayLike<number>): { ldL2: number; ldRX2: number; pwrss: number; covBetaUnscaled: number[][] } | null {
     const o = this.system.update(theta);
     if (!o) return null;
-    const V = this.system.solve().covBetaUnscaled;
+    const V = this.system.covBetaUnscaled();
     const p = this.p;
-    const out = {
-      ldL2: o.logdetZ,
-      ldRX2: o.logdetX,
-      pwrss: o.pwrss,
-      covBetaUnscaled: Array.from({ length: p }, (_, i) => Array.from(V.subarray(i * p, (i + 1) * p))),
-    };
-    return out;
+    const rows: number[][] = [];
+    for (let i = 0; i < p; i++) {
+      const row = new Array<number>(p);
+      for (let j = 0; j < p; j++) row[j] = V[i * p + j];
+      rows.push(row);
+    }
+    return { ldL2: o.logdetZ, ldRX2: o.logdetX, pwrss: o.pwrss, covBetaUnscaled: rows };
   }
 
-  /** Updates L at θ and extracts β̂, u, r² and (L_X L_X')⁻¹ from it. */
-  private setEstimates(theta: ArrayLike<number>): void {
-    const o = this.system.update(theta);
+  /**
+   * Updates L at θ and extracts β̂, u, r² and (L_X L_X')⁻¹ from it; `current` is the update's result
+   * when L is at θ already (the optimizer's last evaluation was there).
+   */
+  private setEstimates(theta: ArrayLike<number>, current: Objectives | null = null): void {
+    const o = current ?? this.system.update(theta);
     if (!o) throw new Error("internal: the factor at the optimum is not positive definite");
     this.logdets = o;
     this.pwrss = o.pwrss;
@@ -424,7 +453,7 @@ export class LinearMixedModel {
     this.betaHat = s.beta;
     this.uHat = s.u;
     this.covUnscaled = s.covBetaUnscaled;
-    this.objectiveValue = LinearMixedModel.criterion(o, this.n, this.p, this.REML);
+    this.objectiveValue = criterion(o, this.n, this.p, this.REML);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -433,7 +462,10 @@ export class LinearMixedModel {
 
   /** θ̂ in lme4's order. */
   get theta(): number[] {
-    return Array.from(this.thetaHat);
+    const t = this.thetaHat;
+    const out = new Array<number>(t.length);
+    for (let i = 0; i < t.length; i++) out[i] = t[i];
+    return out;
   }
 
   /** lme4's names of θ: "Subject.(Intercept)", "Subject.Days.(Intercept)", "Subject.Days". */
@@ -447,19 +479,30 @@ export class LinearMixedModel {
   }
 
   fixef(): Record<string, number> {
-    return Object.fromEntries(this.frame.xNames.map((nm, i) => [nm, this.betaHat[i]]));
+    const names = this.frame.xNames;
+    const out: Record<string, number> = {};
+    for (let i = 0; i < names.length; i++) out[names[i]] = this.betaHat[i];
+    return out;
   }
 
   /** Cov(β̂) = σ̂² (L_X L_X')⁻¹. */
   vcov(): number[][] {
     const p = this.p, s2 = this.sigma ** 2;
-    return Array.from({ length: p }, (_, i) => Array.from({ length: p }, (_, j) => s2 * this.covUnscaled[i * p + j]));
+    const out: number[][] = [];
+    for (let i = 0; i < p; i++) {
+      const row = new Array<number>(p);
+      for (let j = 0; j < p; j++) row[j] = s2 * this.covUnscaled[i * p + j];
+      out.push(row);
+    }
+    return out;
   }
 
-  /** Standard errors of the fixed effects. */
+  /** Standard errors of the fixed effects: the square roots of vcov()'s diagonal. */
   se(): Record<string, number> {
-    const v = this.vcov();
-    return Object.fromEntries(this.frame.xNames.map((nm, i) => [nm, Math.sqrt(v[i][i])]));
+    const names = this.frame.xNames, p = this.p, s2 = this.sigma ** 2;
+    const out: Record<string, number> = {};
+    for (let i = 0; i < p; i++) out[names[i]] = Math.sqrt(s2 * this.covUnscaled[i * p + i]);
+    return out;
   }
 
   /** Random effects b = Λ u of term t (in θ order): levels × k, row-major. */
@@ -648,12 +691,12 @@ export class LinearMixedModel {
 
   /** lme4's REMLcrit(): the REML criterion at θ̂, whichever criterion was fitted. */
   REMLcrit(): number {
-    return LinearMixedModel.criterion(this.logdets, this.n, this.p, true);
+    return criterion(this.logdets, this.n, this.p, true);
   }
 
   /** lme4's deviance(fit, REML = FALSE): −2 log L_ML at θ̂ (σ profiled at r²/n). */
   deviance(): number {
-    return LinearMixedModel.criterion(this.logdets, this.n, this.p, false);
+    return criterion(this.logdets, this.n, this.p, false);
   }
 
   /** log L (the REML log-likelihood for REML fits, as lme4's logLik()). */
@@ -772,4 +815,65 @@ export class LinearMixedModel {
     const fit = this.coreJSON({ condVar: false, ddf });
     return formatSummary(fit, { dataName: opts.dataName ?? this.options.dataName, correlation: opts.correlation, ddf });
   }
+}
+
+/**
+ * The objective evaluations of one optimisation: update(θ) and the criterion, and what lets the fit
+ * skip a factorisation without changing any number (L is a function of A and θ only): the start's
+ * update, made first (the exact-fit check needs its r²), answers the optimizer's first evaluation
+ * when that is at the start; the last evaluation's update answers setEstimates() when it was at θ̂.
+ */
+class ObjectiveEvaluations {
+  /** The update at the start (null: not positive definite). */
+  readonly first: Objectives | null;
+  readonly firstValue: number;
+  private startUnused = true;
+  private readonly last: Float64Array;
+  private lastObjectives: Objectives | null = null;
+
+  constructor(
+    private readonly system: BlockedSystem,
+    private readonly n: number,
+    private readonly p: number,
+    private readonly REML: boolean,
+    private readonly start: ArrayLike<number>,
+  ) {
+    this.first = system.update(start);
+    this.firstValue = this.first ? criterion(this.first, n, p, REML) : Infinity;
+    this.last = Float64Array.from(start);
+    this.lastObjectives = this.first;
+  }
+
+  /** The objective at θ (Infinity where L(θ) is not positive definite), as LinearMixedModel.objective(θ). */
+  at(theta: ArrayLike<number>): number {
+    if (this.startUnused && sameTheta(theta, this.start)) {
+      this.startUnused = false;
+      if (sameTheta(this.last, this.start)) return this.firstValue; // L is still at the start
+    }
+    const o = this.system.update(theta);
+    this.last.set(theta);
+    this.lastObjectives = o;
+    return o ? criterion(o, this.n, this.p, this.REML) : Infinity;
+  }
+
+  /** The update at θ when L is there now (the last evaluation was at θ), else null. */
+  lastAt(theta: ArrayLike<number>): Objectives | null {
+    return this.lastObjectives !== null && sameTheta(this.last, theta) ? this.lastObjectives : null;
+  }
+}
+
+function sameTheta(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return a.length === b.length;
+}
+
+/**
+ * fitMany's fitResponse (not part of the public API): y becomes the model's response as it is,
+ * neither copied nor checked, as the caller has checked every value finite and leaves y unchanged
+ * while it uses the model. Its result is fitResponse(y, { start })'s.
+ */
+export function fitSharedResponse(design: LinearMixedModel, y: Float64Array, start: number[] | undefined): LinearMixedModel {
+  const time0 = performance.now();
+  if (y.length !== design.n) throw new Error(`the response has ${y.length} values but the model has ${design.n} observations`);
+  return (design as unknown as { fitResponseAs: (y: Float64Array, opts: { start?: number[] }, time0: number) => LinearMixedModel }).fitResponseAs(y, { start }, time0);
 }

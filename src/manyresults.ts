@@ -114,8 +114,10 @@ export class ManyResults {
     this.statistic = mat((f) => f.statistic);
     this.pValue = mat((f) => f.pValue);
     this.pAdjusted = new Float64Array(R * J);
+    const pj = new Float64Array(R);
     for (let j = 0; j < J; j++) {
-      const adj = pAdjustBH(Array.from({ length: R }, (_, r) => this.pValue[r * J + j]));
+      for (let r = 0; r < R; r++) pj[r] = this.pValue[r * J + j];
+      const adj = pAdjustBH(pj);
       for (let r = 0; r < R; r++) this.pAdjusted[r * J + j] = adj[r];
     }
     this.sigma = Float64Array.from(fits, (f) => f.sigma);
@@ -129,10 +131,22 @@ export class ManyResults {
       if (f.theta.length === T) this.theta.set(f.theta, r * T);
     });
     const comps: string[] = [];
-    for (const f of fits) for (const k of Object.keys(f.fractions)) if (!comps.includes(k)) comps.push(k);
+    const seen = new Set<string>();
+    for (const f of fits) {
+      for (const k of Object.keys(f.fractions)) {
+        if (!seen.has(k)) {
+          seen.add(k);
+          comps.push(k);
+        }
+      }
+    }
     this.components = comps;
-    this.varFractions = new Float64Array(R * comps.length).fill(NaN);
-    fits.forEach((f, r) => comps.forEach((c, j) => (this.varFractions[r * comps.length + j] = f.fractions[c] ?? NaN)));
+    const C = comps.length;
+    this.varFractions = new Float64Array(R * C).fill(NaN);
+    for (let r = 0; r < R; r++) {
+      const fr = fits[r].fractions;
+      for (let j = 0; j < C; j++) this.varFractions[r * C + j] = fr[comps[j]] ?? NaN;
+    }
     this.messages = fits.map((f) => f.messages);
     this.errors = fits.map((f) => f.error);
     this.nbTheta = Float64Array.from(fits, (f) => f.nbTheta ?? NaN);

@@ -38,10 +38,21 @@ export function isResponseSource(x: ResponseMatrix | ResponseSource): x is Respo
 export function responseBlock(Y: ResponseMatrix, from: number, count: number): Float64Array {
   const n = Y.nObs;
   const values = new Float64Array(count * n);
-  const y = new Float64Array(n);
-  for (let r = 0; r < count; r++) values.set(responseVector(Y, from + r, y), r * n);
+  if (Y.kind === "dense" && Y.layout === "responses-by-obs") {
+    values.set(Y.values.subarray(from * n, (from + count) * n)); // already response-major: one copy
+  } else {
+    const y = new Float64Array(n);
+    for (let r = 0; r < count; r++) values.set(responseVector(Y, from + r, y), r * n);
+  }
+  freshBlocks.add(values);
   return values;
 }
+
+/**
+ * The blocks responseBlock made: nobody else holds them, so fittingChunks may hand one on as it is
+ * (to be transferred to a worker) instead of copying it into a block of its own.
+ */
+const freshBlocks = new WeakSet<Float64Array>();
 
 /** A matrix in memory as a source: blocks of `size` responses read through responseVector. */
 export function matrixSource(Y: ResponseMatrix): ResponseSource {
@@ -97,6 +108,13 @@ export async function* fittingChunks(source: ResponseSource, size: number): Asyn
   let from = 0;
   for await (const chunk of source.chunks(size)) {
     const k = chunkResponses(chunk, n, from);
+    if (block === null && k === size && chunk.values instanceof Float64Array && freshBlocks.has(chunk.values)) {
+      const names = Array.from({ length: k }, (_, r) => chunk.names?.[r] ?? String(from + r + 1));
+      freshBlocks.delete(chunk.values);
+      yield { from, count: k, values: chunk.values, names };
+      from += k;
+      continue;
+    }
     for (let r = 0; r < k; r++) {
       block ??= { from, count: 0, values: new Float64Array(size * n), names: [] };
       block.values.set(chunk.values.subarray(r * n, (r + 1) * n), block.count * n);

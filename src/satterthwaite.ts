@@ -7,8 +7,10 @@
 // The variance parameters are varpar = (θ, σ). For a contrast l the variance of l'β̂ is
 // v(varpar) = l' Cov(β̂)(varpar) l with Cov(β̂) = σ² (R_X'R_X)⁻¹(θ); Satterthwaite's df is
 // 2 v² / (∇v' A ∇v), with A = Cov(varpar̂) = 2 H⁻¹ from the Hessian H of the deviance in varpar.
-// Both derivatives are taken numerically with numDeriv's Richardson extrapolation and defaults, so the
-// results match lmerTest's to well below its own numerical error.
+// lmerTest takes both derivatives numerically (numDeriv's Richardson extrapolation). Here they are exact
+// where the model has at most MAX_Q random effects (src/varpar-derivatives.ts: one q × q Cholesky instead
+// of ~8 factorisations per θ and pair of θs), which differs from numDeriv by its own error (≤ 2e-5 of
+// the Hessian's scale, largest at θ = 0); beyond, numDeriv's method and defaults are reproduced.
 
 import { dqrdc2, qrQy, type LinpackQR } from "./contrasts.js";
 import { ptTwoTailed, pfUpper } from "./distributions.js";
@@ -16,6 +18,7 @@ import { deparse } from "./formula.js";
 import type { Expr, ParsedFormula } from "./formula-types.js";
 import type { LinearMixedModel } from "./linearmixedmodel.js";
 import { modelFrame } from "./modelframe.js";
+import { varparDerivatives } from "./varpar-derivatives.js";
 
 export interface SattTest {
   estimate: number;
@@ -184,11 +187,16 @@ function varparCovariance(m: LinearMixedModel): VarparCovariance {
   const sigma = m.sigma;
   const hit = cache.get(m);
   if (hit && hit.sigma === sigma && hit.theta.every((t, i) => t === theta[i])) return hit;
-  const devcomp = memoizedDevcomp(m);
-  const varpar = [...theta, sigma];
-  const H = hessian((vp) => devianceVarpar(m, devcomp, vp), varpar);
+  const exact = varparDerivatives(m.blockedSystem, theta, sigma, m.REML);
+  let H: Matrix, jacobian: Matrix[];
+  if (exact) ({ hessian: H, jacobian } = exact);
+  else {
+    const devcomp = memoizedDevcomp(m);
+    const varpar = [...theta, sigma];
+    H = hessian((vp) => devianceVarpar(m, devcomp, vp), varpar);
+    jacobian = covBetaJacobian(m, devcomp, varpar);
+  }
   const { A, warnings } = twiceInverseHessian(H);
-  const jacobian = covBetaJacobian(m, devcomp, varpar);
   const fixef = m.fixef();
   const beta = m.frame.xNames.map((nm) => fixef[nm]);
   const vc: VarparCovariance = { theta, sigma, beta, vcovBeta: m.vcov(), A, jacobian, warnings };

@@ -14,7 +14,8 @@
 // Runtime-neutral (no Node APIs).
 
 import type { LinearMixedModel } from "./linearmixedmodel.js";
-import { termKeys } from "./randomeffects.js";
+import type { ReTermData } from "./modelframe.js";
+import { termCovariance, termKeys } from "./randomeffects.js";
 
 /** The variance components of a fit, as insight::get_variance() names them. */
 export interface VarianceComponents {
@@ -37,21 +38,36 @@ export interface VarianceComponents {
   singular: boolean;
 }
 
-/** Σ_t of every term (θ order) as k × k row-major, from the covariances of m.varcorrRows() (no division by sds). */
-function termCovariances(m: LinearMixedModel, keys: string[]): Float64Array[] {
-  const rows = m.varcorrRows();
-  return m.reTerms.map((t, ti) => {
-    const k = t.names.length;
-    const S = new Float64Array(k * k);
-    for (const r of rows) {
-      if (r.grp !== keys[ti]) continue;
-      const i = t.names.indexOf(r.var1!);
-      const j = r.var2 === null ? i : t.names.indexOf(r.var2);
-      S[i * k + j] = r.vcov;
-      S[j * k + i] = r.vcov;
-    }
-    return S;
-  });
+/**
+ * Σ_t = σ̂² λ_t λ_t' of every term (θ order) as k × k row-major: the covariances m.VarCorr() and
+ * m.varcorrRows() report (exactly symmetric: λ_t's products are summed in the same order either way).
+ */
+function termCovariances(m: LinearMixedModel): Float64Array[] {
+  const theta = m.theta, s2 = m.sigma ** 2, system = m.blockedSystem;
+  return m.reTerms.map((t, ti) => termCovariance(system.lambdaOf(theta, ti), t.names.length, s2));
+}
+
+/** What the components need of the terms, by term (θ order): VarCorr's keys and which have intercepts or slopes. */
+interface TermInfo {
+  keys: string[];
+  hasIntercept: boolean[];
+  randomSlopes: boolean;
+}
+
+// Per design (fitMany's response models share the terms and the frame's arrays), computed once.
+const termInfos = new WeakMap<readonly ReTermData[], TermInfo>();
+
+function termInfo(terms: readonly ReTermData[]): TermInfo {
+  let hit = termInfos.get(terms);
+  if (!hit) {
+    hit = {
+      keys: termKeys(terms),
+      hasIntercept: terms.map((t) => t.names[0] === "(Intercept)"),
+      randomSlopes: terms.some((t) => t.names.some((nm) => nm !== "(Intercept)")),
+    };
+    termInfos.set(terms, hit);
+  }
+  return hit;
 }
 
 // The components are quadratic forms in the design's second moments, computed once per design and
@@ -116,35 +132,35 @@ function fixedBeta(m: LinearMixedModel): number[] {
  * also fixed effects, as both packages recommend.
  */
 export function varianceComponents(m: LinearMixedModel): VarianceComponents {
-  const keys = termKeys(m.reTerms);
-  const covs = termCovariances(m, keys);
+  const n = m.n, p = m.p;
+  const all = Array.from({ length: p }, (_, c) => c);
+  return {
+    fixed: predictionVariance(columnCovariance(m.frame.X, n, p), p, fixedBeta(m), all),
+    ...randomComponents(m),
+    residual: m.sigma ** 2,
+    singular: m.isSingular(),
+  };
+}
+
+/** The random-effects part of varianceComponents(): σ²_t per term, their sum, the τ00. */
+function randomComponents(m: LinearMixedModel): Pick<VarianceComponents, "random" | "randomByTerm" | "intercept" | "randomSlopes"> {
+  const info = termInfo(m.reTerms);
+  const covs = termCovariances(m);
   const n = m.n;
   const randomByTerm: Record<string, number> = {};
   const intercept: Record<string, number> = {};
   let random = 0;
-  let randomSlopes = false;
   m.reTerms.forEach((t, ti) => {
-    const k = t.names.length, S = covs[ti];
+    const k = t.names.length, S = covs[ti], key = info.keys[ti];
     // mean_i z_i' Σ z_i = Σ_ab Σ_ab M_ab
     const M = secondMoments(t.Z, n, k);
     let s = 0;
     for (let i = 0; i < k * k; i++) s += S[i] * M[i];
-    randomByTerm[keys[ti]] = s;
+    randomByTerm[key] = s;
     random += s;
-    if (t.names[0] === "(Intercept)") intercept[keys[ti]] = S[0];
-    if (t.names.some((nm) => nm !== "(Intercept)")) randomSlopes = true;
+    if (info.hasIntercept[ti]) intercept[key] = S[0];
   });
-  const p = m.p;
-  const all = Array.from({ length: p }, (_, c) => c);
-  return {
-    fixed: predictionVariance(columnCovariance(m.frame.X, n, p), p, fixedBeta(m), all),
-    random,
-    residual: m.sigma ** 2,
-    randomByTerm,
-    intercept,
-    randomSlopes,
-    singular: m.isSingular(),
-  };
+  return { random, randomByTerm, intercept, randomSlopes: info.randomSlopes };
 }
 
 export interface ICC {
@@ -247,23 +263,17 @@ export interface VarPart {
  * the fit's order rather than variancePartition's alphabetical order of the random terms.
  */
 export function varPart(m: LinearMixedModel): VarPart {
-  const v = varianceComponents(m);
-  const variances: Record<string, number> = { ...v.randomByTerm };
+  const variances: Record<string, number> = { ...randomComponents(m).randomByTerm };
   const n = m.n, p = m.p;
   const assign = m.frame.assign;
   if (assign.length !== p) throw new Error(`internal: ${assign.length} assign entries for ${p} fixed-effect columns`);
   const C = columnCovariance(m.frame.X, n, p);
   const beta = fixedBeta(m);
   const toN = (n - 1) / n; // variancePartition's denominator N
-  // X_t β̂_t per term (in term order); columns dropped as rank deficient are not in X.
-  const terms: { label: string; cols: number[] }[] = [];
-  m.frame.termLabels.forEach((label, ti) => {
-    const cols = assign.map((a, c) => (a === ti + 1 ? c : -1)).filter((c) => c >= 0);
-    if (cols.length > 0) terms.push({ label, cols });
-  });
+  const { terms, fixedCols } = fixedTerms(assign, m.frame.termLabels);
   if (terms.length > 0) {
     const each = terms.map((t) => predictionVariance(C, p, beta, t.cols) * toN);
-    const totalFixed = predictionVariance(C, p, beta, terms.flatMap((t) => t.cols)) * toN;
+    const totalFixed = predictionVariance(C, p, beta, fixedCols) * toN;
     const sumEach = each.reduce((a, b) => a + b, 0);
     terms.forEach((t, i) => {
       if (t.label in variances) throw new Error(`varPart: the fixed-effect term '${t.label}' has the name of a random-effects term`);
@@ -271,8 +281,35 @@ export function varPart(m: LinearMixedModel): VarPart {
     });
   }
   if ("Residuals" in variances) throw new Error(`varPart: a term is named 'Residuals', the name of the residual component`);
-  variances.Residuals = v.residual;
-  const total = Object.values(variances).reduce((a, b) => a + b, 0);
-  const fractions = Object.fromEntries(Object.entries(variances).map(([k, x]) => [k, x / total]));
+  variances.Residuals = m.sigma ** 2;
+  const keys = Object.keys(variances);
+  let total = 0;
+  for (const k of keys) total += variances[k];
+  const fractions: Record<string, number> = {};
+  for (const k of keys) fractions[k] = variances[k] / total;
   return { variances, fractions, total };
+}
+
+interface FixedTerms {
+  /** The fixed-effect terms with columns in X, in term order, and their columns. */
+  terms: { label: string; cols: number[] }[];
+  /** Every term's columns, term after term (the intercept's not among them). */
+  fixedCols: number[];
+}
+
+// Per design: the frame's assign array is shared by every response model of fitMany.
+const fixedTermsOf = new WeakMap<number[], { labels: string[]; value: FixedTerms }>();
+
+/** X_t's columns per term (term order); columns dropped as rank deficient are not in X. */
+function fixedTerms(assign: number[], labels: string[]): FixedTerms {
+  const hit = fixedTermsOf.get(assign);
+  if (hit && hit.labels === labels) return hit.value;
+  const terms: { label: string; cols: number[] }[] = [];
+  labels.forEach((label, ti) => {
+    const cols = assign.map((a, c) => (a === ti + 1 ? c : -1)).filter((c) => c >= 0);
+    if (cols.length > 0) terms.push({ label, cols });
+  });
+  const value = { terms, fixedCols: terms.flatMap((t) => t.cols) };
+  fixedTermsOf.set(assign, { labels, value });
+  return value;
 }

@@ -187,8 +187,8 @@ export function setUpProblem(
   if (lower.length !== n || upper.length !== n) {
     throw new RangeError(`x0, lower and upper must have equal lengths (got ${n}, ${lower.length}, ${upper.length})`);
   }
-  const lo = Float64Array.from(lower);
-  const up = Float64Array.from(upper);
+  const lo = mapF64(lower, (v) => v);
+  const up = mapF64(upper, (v) => v);
   const start = new Float64Array(n);
   const free: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -201,7 +201,7 @@ export function setUpProblem(
     if (lo[i] < up[i]) free.push(i);
   }
   const idx = Int32Array.from(free);
-  const pick = (a: Float64Array) => Float64Array.from(idx, (j) => a[j]);
+  const pick = (a: Float64Array) => mapF64(idx, (j) => a[j]);
   return {
     n: idx.length,
     x0: pick(start),
@@ -307,13 +307,13 @@ function configure(p: BoxProblem, opts: OptimOptions): BobyqbConfig {
     throw new RangeError(`rhobeg = ${opts.rhobeg} must be positive and finite`);
   }
   // Powell requires upper - lower >= 2*rhobeg: a step is capped at half the width of its box.
-  const dx = Float64Array.from(x0, (x, i) =>
+  const dx = mapF64(x0, (x, i) =>
     Math.min(opts.rhobeg ?? nloptInitialStep(x, lower[i], upper[i]), (upper[i] - lower[i]) / 2),
   );
   const s = rescaling(dx);
   const scaled = (v: number, i: number) => (Number.isFinite(v) ? v / s[i] : v < 0 ? -BIG : BIG);
-  const xl = Float64Array.from(lower, scaled);
-  const xu = Float64Array.from(upper, scaled);
+  const xl = mapF64(lower, scaled);
+  const xu = mapF64(upper, scaled);
   let rhobeg = dx[0];
   for (let i = 0; i < n; i++) rhobeg = Math.min(rhobeg, (xu[i] - xl[i]) / 2);
   let rhoend = opts.rhoend ?? (opts.xtolRel ?? 1e-6) * rhobeg;
@@ -323,7 +323,7 @@ function configure(p: BoxProblem, opts: OptimOptions): BobyqbConfig {
   return {
     n,
     npt,
-    x: Float64Array.from(x0, (v, i) => Math.min(Math.max(v / s[i], xl[i]), xu[i])),
+    x: mapF64(x0, (v, i) => Math.min(Math.max(v / s[i], xl[i]), xu[i])),
     xl,
     xu,
     rhobeg,
@@ -333,6 +333,13 @@ function configure(p: BoxProblem, opts: OptimOptions): BobyqbConfig {
     ftolRel: opts.ftolRel ?? 0,
     calfun: unscaler(p, s, xl, xu),
   };
+}
+
+/** Float64Array.from(a, fn) as a plain loop: the set-up runs once per fit, thousands of times in fitMany. */
+function mapF64(a: ArrayLike<number>, fn: (v: number, i: number) => number): Float64Array {
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = fn(a[i], i);
+  return out;
 }
 
 /** NLopt's nlopt_compute_rescaling: divide variable i by dx[i]/dx[0], unless all steps are equal. */
@@ -430,6 +437,8 @@ class Bobyqb {
   private readonly d: Float64Array;
   private readonly vlag: Float64Array;
   private readonly w: Float64Array;
+  /** TRSBOX's views of W (made once: it runs every iteration). */
+  private trsboxViews: ReturnType<Bobyqb["trsboxWorkspace"]> | null = null;
   /** The point handed to calfun, and a row of XPT. */
   private readonly xtry: Float64Array;
   private readonly row: Float64Array;
@@ -1769,6 +1778,18 @@ class Bobyqb {
 
   // ---- TRSBOX ---------------------------------------------------------------------------------
 
+  /** W's parts TRSBOX uses: GNEW, XBDI (-1/+1: fixed at the lower/upper bound), S, HS and HRED. */
+  private trsboxWorkspace() {
+    const { n, w } = this;
+    return {
+      gnew: w.subarray(0, n),
+      xbdi: w.subarray(n, 2 * n),
+      s: w.subarray(2 * n, 3 * n),
+      hs: w.subarray(3 * n, 4 * n),
+      hred: w.subarray(4 * n, 5 * n),
+    };
+  }
+
   /**
    * An approximate minimiser XNEW = XOPT + D of the quadratic model within the trust region of
    * radius DELTA and the bounds: truncated conjugate gradients, restarted with a variable fixed
@@ -1779,12 +1800,8 @@ class Bobyqb {
    * XNEW, used by the caller), XBDI, S, HS and HRED.
    */
   private trsbox(delta: number): void {
-    const { n, xopt, gopt, sl, su, d, w } = this;
-    const gnew = w.subarray(0, n);
-    const xbdi = w.subarray(n, 2 * n); // -1/+1: fixed at the lower/upper bound
-    const s = w.subarray(2 * n, 3 * n);
-    const hs = w.subarray(3 * n, 4 * n);
-    const hred = w.subarray(4 * n, 5 * n);
+    const { n, xopt, gopt, sl, su, d } = this;
+    const { gnew, xbdi, s, hs, hred } = (this.trsboxViews ??= this.trsboxWorkspace());
 
     // Variables at a bound with the gradient pointing outwards are fixed from the start.
     let nact = 0;
