@@ -13,12 +13,12 @@ import path from "node:path";
 import type { LevelsOption, Table } from "./data.js";
 import { fitMany, type FitManyOptions, type ManyFamily } from "./fitmany.js";
 import type { LinkName } from "./family.js";
-import { read10x, openDenseMatrix, openH5ad, alignMetadata, keptResponses } from "./io/index.js";
+import { open10x, openDenseMatrix, openH5ad, alignMetadata, keptResponses } from "./io/index.js";
 import { logNormalizeSource, scanResponses, selectResponses, type ResponseStats } from "./io/normalize-stream.js";
 import type { ManyResults } from "./manyresults.js";
 import { readCSV, readLevels } from "./node.js";
 import { pseudobulkSource, fitFixedMany } from "./pseudobulk.js";
-import { matrixSource, withObservationIds, type ResponseSource } from "./response-source.js";
+import { withObservationIds, type ResponseSource } from "./response-source.js";
 import { toCSV } from "./tidy.js";
 import { toColumns } from "./data.js";
 import { parseFormula } from "./formula.js";
@@ -28,6 +28,8 @@ interface Input {
   source: ResponseSource;
   design: Table;
   notes: string[];
+  /** Releases what opening the matrix made (a 10x directory's sorted buckets). */
+  close: () => void;
 }
 
 function positiveInt(what: string) {
@@ -45,10 +47,10 @@ function fraction(v: string): number {
 }
 
 /**
- * The matrix, opened for streaming where its layout allows (dense files; dense or CSC .h5ad X), and
- * its design table, in the matrix's observation order. A 10x matrix.mtx lists its entries by cell, and
- * a CSR .h5ad X stores them by cell, so a gene's counts are spread over the whole file: those sparse
- * matrices are read into memory (their size is that of the nonzero counts, not genes × cells).
+ * The matrix, opened for streaming (dense files; dense or CSC .h5ad X; a 10x directory, whose
+ * matrix.mtx lists entries by cell, after sorting them into buckets of genes on disk), and its design
+ * table, in the matrix's observation order. A CSR .h5ad X stores its entries by cell too and is read
+ * into memory (its size is that of the nonzero counts, not genes × cells).
  */
 async function openInput(o: Record<string, unknown>, levels: LevelsOption | undefined): Promise<Input> {
   const file = o.matrix as string;
@@ -61,8 +63,11 @@ async function openInput(o: Record<string, unknown>, levels: LevelsOption | unde
   } catch {
     throw new Error(`cannot read the matrix '${file}': no such file or directory`);
   }
+  let close = () => {};
   if (isDir) {
-    source = matrixSource(await read10x(file, { featureColumn: (o.featureColumn as "name" | "id") ?? "name" }));
+    const tenx = await open10x(file, { featureColumn: (o.featureColumn as "name" | "id") ?? "name" });
+    source = tenx;
+    close = () => tenx.close();
   } else if (/\.h5ad$/i.test(file)) {
     const h = await openH5ad(file, { layer: o.layer as string | undefined });
     source = h.source;
@@ -71,17 +76,30 @@ async function openInput(o: Record<string, unknown>, levels: LevelsOption | unde
     source = await openDenseMatrix(file);
   }
   if (o.meta) {
-    const meta = readCSV(o.meta as string, { levels });
-    const idColumn = (o.idColumn as string | undefined) ?? meta.names[0];
-    if (!source.observationIds) throw new Error(`the matrix '${file}' names no observations to match with the metadata`);
-    const aligned = alignMetadata(meta, idColumn, source.observationIds);
-    if (aligned.droppedMetadataRows > 0) {
-      notes.push(`${aligned.droppedMetadataRows} metadata row${aligned.droppedMetadataRows === 1 ? "" : "s"} with no observation in the matrix left out`);
+    try {
+      design = alignedMetadata(o, levels, source, file, notes);
+    } catch (e) {
+      close();
+      throw e;
     }
-    design = aligned.table;
   }
-  if (!design) throw new Error(`--meta <csv> is needed: the matrix '${file}' has no observation metadata of its own (only .h5ad files do)`);
-  return { source, design, notes };
+  if (!design) {
+    close();
+    throw new Error(`--meta <csv> is needed: the matrix '${file}' has no observation metadata of its own (only .h5ad files do)`);
+  }
+  return { source, design, notes, close };
+}
+
+/** The metadata CSV's rows in the matrix's observation order (rows with no observation left out, noted). */
+function alignedMetadata(o: Record<string, unknown>, levels: LevelsOption | undefined, source: ResponseSource, file: string, notes: string[]): Table {
+  const meta = readCSV(o.meta as string, { levels });
+  const idColumn = (o.idColumn as string | undefined) ?? meta.names[0];
+  if (!source.observationIds) throw new Error(`the matrix '${file}' names no observations to match with the metadata`);
+  const aligned = alignMetadata(meta, idColumn, source.observationIds);
+  if (aligned.droppedMetadataRows > 0) {
+    notes.push(`${aligned.droppedMetadataRows} metadata row${aligned.droppedMetadataRows === 1 ? "" : "s"} with no observation in the matrix left out`);
+  }
+  return aligned.table;
 }
 
 /**
@@ -235,50 +253,54 @@ export function registerMany(cli: Command): void {
       if (!["auto", "wasm-simd", "wasm-scalar", "ts"].includes(o.engine)) throw new Error(`unknown engine '${o.engine}': use auto, wasm-simd, wasm-scalar or ts`);
       const formula = parseFormula(o.formula); // syntax errors before any reading
       const fam = familyOptions(o); // flag conflicts before any reading too
-      const { source: raw, design: metadata, notes } = await openInput(o, levels);
-      const block = (o.chunkSize as number | undefined) ?? 32;
-      const stats = needsFirstPass(o, raw) ? await scanResponses(raw, block) : null;
-      const design = o.offsetLibrarySize ? withLogLibrarySize(metadata, stats!.librarySizes, raw.observationIds) : metadata;
-      const modelFormula = o.offsetLibrarySize ? `${o.formula} + offset(${LIBRARY_SIZE_COLUMN})` : (o.formula as string);
-      const { counts, Y } = responsesToFit(o, raw, stats);
-      const Yd = withObservationIds(Y, undefined); // the design is in the matrix's observation order already
-      const R = Y.nResponses;
-      process.stderr.write(inputLine(Y, o.matrix, stats !== null, (performance.now() - t0) / 1000) + "\n");
-      for (const n of notes) process.stderr.write(`note: ${n}\n`);
-      const format = R === undefined ? "fitting {value} responses" : "fitting [{bar}] {value}/{total} responses | ETA {eta}s";
-      const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
-      bar?.start(R ?? 0, 0);
-      const options: FitManyOptions = {
-        levels,
-        ...(fam.family ? fam : { REML: !o.ml }),
-        threads: o.threads,
-        chunkSize: o.chunkSize,
-        warmStart: !!o.warmStart,
-        engine: o.engine,
-        onProgress: (p) => bar?.update(p.done),
-      };
-      let res: ManyResults;
+      const { source: raw, design: metadata, notes, close } = await openInput(o, levels);
       try {
-        res = await fitMany(modelFormula, design, Yd, options);
-      } finally {
-        bar?.stop();
-      }
-      await writeTable(o.out, res.rows() as unknown as Record<string, unknown>[], { info: res.info });
-      const responsesOut = o.responsesOut ?? sibling(o.out, "responses");
-      await writeTable(responsesOut, res.responseRows());
-      process.stdout.write(summaryText(res, fam.family ? FAMILY_LABEL[fam.family] : "mixed model") + `\nresults: ${o.out}\nper response: ${responsesOut}\n`);
-      if (o.pseudobulk) {
-        const term = formula.random[0];
-        if (!term) throw new Error("--pseudobulk sums per level of the formula's first grouping factor, and the formula has none");
-        if (term.group.length !== 1 || term.group[0].kind !== "name") {
-          throw new Error(`--pseudobulk needs a plain grouping column as the first random term's group, got '${term.groupLabel}'`);
+        const block = (o.chunkSize as number | undefined) ?? 32;
+        const stats = needsFirstPass(o, raw) ? await scanResponses(raw, block) : null;
+        const design = o.offsetLibrarySize ? withLogLibrarySize(metadata, stats!.librarySizes, raw.observationIds) : metadata;
+        const modelFormula = o.offsetLibrarySize ? `${o.formula} + offset(${LIBRARY_SIZE_COLUMN})` : (o.formula as string);
+        const { counts, Y } = responsesToFit(o, raw, stats);
+        const Yd = withObservationIds(Y, undefined); // the design is in the matrix's observation order already
+        const R = Y.nResponses;
+        process.stderr.write(inputLine(Y, o.matrix, stats !== null, (performance.now() - t0) / 1000) + "\n");
+        for (const n of notes) process.stderr.write(`note: ${n}\n`);
+        const format = R === undefined ? "fitting {value} responses" : "fitting [{bar}] {value}/{total} responses | ETA {eta}s";
+        const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
+        bar?.start(R ?? 0, 0);
+        const options: FitManyOptions = {
+          levels,
+          ...(fam.family ? fam : { REML: !o.ml }),
+          threads: o.threads,
+          chunkSize: o.chunkSize,
+          warmStart: !!o.warmStart,
+          engine: o.engine,
+          onProgress: (p) => bar?.update(p.done),
+        };
+        let res: ManyResults;
+        try {
+          res = await fitMany(modelFormula, design, Yd, options);
+        } finally {
+          bar?.stop();
         }
-        const group = term.group[0].name;
-        const pb = await pseudobulkSource(counts, design, group, { normalize: !!o.normalize, formula: o.formula, blockSize: block });
-        const pres = fitFixedMany(o.formula, pb.design, pb.Y, { levels });
-        const pbOut = sibling(o.out, "pseudobulk");
-        await writeTable(pbOut, pres.rows() as unknown as Record<string, unknown>[], { info: pres.info });
-        process.stdout.write(summaryText(pres, `pseudobulk (${pb.Y.nObs} ${group} sums, fixed effects only)`) + `\npseudobulk results: ${pbOut}\n`);
+        await writeTable(o.out, res.rows() as unknown as Record<string, unknown>[], { info: res.info });
+        const responsesOut = o.responsesOut ?? sibling(o.out, "responses");
+        await writeTable(responsesOut, res.responseRows());
+        process.stdout.write(summaryText(res, fam.family ? FAMILY_LABEL[fam.family] : "mixed model") + `\nresults: ${o.out}\nper response: ${responsesOut}\n`);
+        if (o.pseudobulk) {
+          const term = formula.random[0];
+          if (!term) throw new Error("--pseudobulk sums per level of the formula's first grouping factor, and the formula has none");
+          if (term.group.length !== 1 || term.group[0].kind !== "name") {
+            throw new Error(`--pseudobulk needs a plain grouping column as the first random term's group, got '${term.groupLabel}'`);
+          }
+          const group = term.group[0].name;
+          const pb = await pseudobulkSource(counts, design, group, { normalize: !!o.normalize, formula: o.formula, blockSize: block });
+          const pres = fitFixedMany(o.formula, pb.design, pb.Y, { levels });
+          const pbOut = sibling(o.out, "pseudobulk");
+          await writeTable(pbOut, pres.rows() as unknown as Record<string, unknown>[], { info: pres.info });
+          process.stdout.write(summaryText(pres, `pseudobulk (${pb.Y.nObs} ${group} sums, fixed effects only)`) + `\npseudobulk results: ${pbOut}\n`);
+        }
+      } finally {
+        close();
       }
     });
 }

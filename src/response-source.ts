@@ -82,7 +82,7 @@ export function withObservationIds(source: ResponseSource, observationIds: strin
   };
 }
 
-function checkBlockSize(size: number): void {
+export function checkBlockSize(size: number): void {
   if (!(Number.isInteger(size) && size > 0)) throw new Error(`response source: the block size must be a positive integer, got ${size}`);
 }
 

@@ -57,13 +57,13 @@ export async function read10x(dir: string, opts: Read10xOptions = {}): Promise<S
 // ---------------------------------------------------------------------------------------------------
 // Files
 
-interface TenxFiles {
+export interface TenxFiles {
   matrix: string;
   features: string;
   barcodes: string;
 }
 
-async function findFiles(dir: string): Promise<TenxFiles> {
+export async function findFiles(dir: string): Promise<TenxFiles> {
   let entries: string[];
   try {
     entries = await readdir(dir);
@@ -86,7 +86,7 @@ async function findFiles(dir: string): Promise<TenxFiles> {
   };
 }
 
-async function readFeatures(file: string, column: "name" | "id"): Promise<{ names: string[]; types: (string | null)[] }> {
+export async function readFeatures(file: string, column: "name" | "id"): Promise<{ names: string[]; types: (string | null)[] }> {
   const names: string[] = [];
   const types: (string | null)[] = [];
   for await (const { fields, line } of delimitedRecords(file, { delimiter: "\t", quotes: false })) {
@@ -102,7 +102,7 @@ async function readFeatures(file: string, column: "name" | "id"): Promise<{ name
   return { names, types };
 }
 
-async function readBarcodes(file: string): Promise<string[]> {
+export async function readBarcodes(file: string): Promise<string[]> {
   const barcodes: string[] = [];
   const lines: number[] = [];
   for await (const { fields, line } of delimitedRecords(file, { delimiter: "\t", quotes: false })) {
@@ -127,7 +127,7 @@ export interface Triplets {
   byColumn: boolean;
 }
 
-interface Header {
+export interface MatrixMarketHeader {
   field: "integer" | "real";
   nrow: number;
   ncol: number;
@@ -139,14 +139,36 @@ interface Header {
  * feature and barcode counts) and the header's entry count.
  */
 export async function readMatrixMarket(file: string, nFeatures: number, nBarcodes: number, featuresFile = "the features file", barcodesFile = "the barcodes file"): Promise<Triplets> {
-  let header: Header | null = null;
-  let field: Header["field"] | null = null;
+  let all: Triplets | null = null;
+  await scanMatrixMarket(file, nFeatures, nBarcodes, featuresFile, barcodesFile, null, (t) => (all = t));
+  return all!;
+}
+
+/**
+ * Reads a Matrix Market coordinate file's entries into a buffer of `batch` entries (null: all of
+ * them, one buffer), handing each full buffer and the last partial one to `onBatch(t, count)`; the
+ * buffer is reused, so onBatch must copy what it keeps. `byColumn` is over all entries read so far.
+ * Returns the size line.
+ */
+export async function scanMatrixMarket(
+  file: string,
+  nFeatures: number,
+  nBarcodes: number,
+  featuresFile: string,
+  barcodesFile: string,
+  batch: number | null,
+  onBatch: (t: Triplets, count: number) => void,
+  onHeader?: (h: MatrixMarketHeader) => void,
+): Promise<MatrixMarketHeader> {
+  let header: MatrixMarketHeader | null = null;
+  let field: MatrixMarketHeader["field"] | null = null;
   let t: Triplets | null = null;
-  let k = 0;
+  let k = 0; // entries read
+  let b = 0; // entries in the buffer
   let lineNo = 0;
   let lastCol = -1;
-  for await (const batch of lineBatches(file)) {
-    for (const line of batch) {
+  for await (const lines of lineBatches(file)) {
+    for (const line of lines) {
       lineNo++;
       if (field === null) {
         field = readBanner(file, line);
@@ -156,23 +178,31 @@ export async function readMatrixMarket(file: string, nFeatures: number, nBarcode
       if (header === null) {
         header = readSizeLine(file, line, lineNo, field);
         checkDimensions(file, header, nFeatures, nBarcodes, featuresFile, barcodesFile);
-        t = { rows: new Int32Array(header.nnz), cols: new Int32Array(header.nnz), vals: new Float64Array(header.nnz), byColumn: true };
+        onHeader?.(header);
+        const size = batch === null ? header.nnz : Math.max(1, Math.min(batch, header.nnz));
+        t = { rows: new Int32Array(size), cols: new Int32Array(size), vals: new Float64Array(size), byColumn: true };
         continue;
       }
       if (k === header.nnz) throw new Error(`${file}, line ${lineNo}: more entries than the ${header.nnz} the size line announces`);
-      if (!scanEntry(line, header, t!, k)) readEntry(file, line, lineNo, header, t!, k);
-      if (t!.cols[k] < lastCol) t!.byColumn = false;
-      lastCol = t!.cols[k];
+      if (b === t!.rows.length) {
+        onBatch(t!, b);
+        b = 0;
+      }
+      if (!scanEntry(line, header, t!, b)) readEntry(file, line, lineNo, header, t!, b);
+      if (t!.cols[b] < lastCol) t!.byColumn = false;
+      lastCol = t!.cols[b];
       k++;
+      b++;
     }
   }
   if (field === null) throw new Error(`${file}: the file is empty (expected a %%MatrixMarket banner)`);
   if (header === null) throw new Error(`${file}: no size line (rows, columns, entries) after the banner`);
   if (k < header.nnz) throw new Error(`${file}: ${k} entries, but the size line announces ${header.nnz} (the file may be truncated)`);
-  return t!;
+  if (b > 0 || batch === null) onBatch(t!, b);
+  return header;
 }
 
-function readBanner(file: string, line: string): Header["field"] {
+function readBanner(file: string, line: string): MatrixMarketHeader["field"] {
   const parts = line.trim().split(/\s+/).map((p) => p.toLowerCase());
   if (parts[0] !== "%%matrixmarket") throw new Error(`${file}, line 1: not a Matrix Market file (expected '%%MatrixMarket matrix coordinate ...', found '${line.slice(0, 60)}')`);
   const [, object, format, field, symmetry] = parts;
@@ -184,7 +214,7 @@ function readBanner(file: string, line: string): Header["field"] {
   return field;
 }
 
-function readSizeLine(file: string, line: string, lineNo: number, field: Header["field"]): Header {
+function readSizeLine(file: string, line: string, lineNo: number, field: MatrixMarketHeader["field"]): MatrixMarketHeader {
   const parts = line.trim().split(/\s+/);
   const nums = parts.map(Number);
   if (parts.length !== 3 || !nums.every((x) => Number.isInteger(x) && x >= 0)) {
@@ -195,7 +225,7 @@ function readSizeLine(file: string, line: string, lineNo: number, field: Header[
   return { field, nrow, ncol, nnz };
 }
 
-function checkDimensions(file: string, h: Header, nFeatures: number, nBarcodes: number, featuresFile: string, barcodesFile: string): void {
+function checkDimensions(file: string, h: MatrixMarketHeader, nFeatures: number, nBarcodes: number, featuresFile: string, barcodesFile: string): void {
   if (h.nrow !== nFeatures) throw new Error(`${file}: the matrix has ${h.nrow} rows but ${featuresFile} lists ${nFeatures} features`);
   if (h.ncol !== nBarcodes) throw new Error(`${file}: the matrix has ${h.ncol} columns but ${barcodesFile} lists ${nBarcodes} barcodes`);
 }
@@ -229,7 +259,7 @@ function scanUint(s: string, i: number): number {
  * reads them without splitting strings. Anything else returns false and goes through readEntry,
  * which also words the errors.
  */
-function scanEntry(line: string, h: Header, t: Triplets, k: number): boolean {
+function scanEntry(line: string, h: MatrixMarketHeader, t: Triplets, k: number): boolean {
   const i = scanUint(line, 0);
   if (i < 1 || i > h.nrow || line.charCodeAt(scanEnd) !== 32) return false;
   const j = scanUint(line, scanEnd + 1);
@@ -250,7 +280,7 @@ function scanEntry(line: string, h: Header, t: Triplets, k: number): boolean {
 }
 
 /** An entry line in any spacing, or an error naming what is wrong with it. */
-function readEntry(file: string, line: string, lineNo: number, h: Header, t: Triplets, k: number): void {
+function readEntry(file: string, line: string, lineNo: number, h: MatrixMarketHeader, t: Triplets, k: number): void {
   const parts = line.trim().split(/\s+/);
   if (parts.length !== 3) throw new Error(`${file}, line ${lineNo}: expected 'row column value', found '${line.slice(0, 60)}'`);
   const index = (text: string) => (/^\d+$/.test(text) ? Number(text) : NaN);
@@ -268,7 +298,7 @@ function readEntry(file: string, line: string, lineNo: number, h: Header, t: Tri
 // ---------------------------------------------------------------------------------------------------
 // Triplets → CSR
 
-interface CSR {
+export interface CSR {
   ptr: Int32Array;
   idx: Int32Array;
   data: Float64Array;
@@ -311,7 +341,8 @@ function sortByColumn(t: Triplets, ncol: number): Triplets {
   return out;
 }
 
-function rejectDuplicates(m: CSR, file: string, features: string[], barcodes: string[]): void {
+/** How many entries repeat an earlier (row, column) of their row, and the first of them. */
+export function duplicateEntries(m: CSR): { count: number; first: [number, number] | null } {
   let count = 0;
   let first: [number, number] | null = null;
   for (let r = 0; r + 1 < m.ptr.length; r++) {
@@ -321,16 +352,24 @@ function rejectDuplicates(m: CSR, file: string, features: string[], barcodes: st
       first ??= [r, m.idx[k]];
     }
   }
-  if (first === null) return;
-  const [r, c] = first;
-  throw new Error(
+  return { count, first };
+}
+
+/** The error for `count` repeated entries, the first at 0-based (row, column). */
+export function duplicatesError(file: string, count: number, [r, c]: [number, number], features: string[], barcodes: string[]): Error {
+  return new Error(
     `${file}: ${count} repeated entr${count === 1 ? "y" : "ies"} (first: row ${r + 1} '${features[r]}', column ${c + 1} '${barcodes[c]}'); ` +
       `a 10x matrix lists each entry once — pass duplicates: "sum" to add repeats`,
   );
 }
 
+function rejectDuplicates(m: CSR, file: string, features: string[], barcodes: string[]): void {
+  const { count, first } = duplicateEntries(m);
+  if (first) throw duplicatesError(file, count, first, features, barcodes);
+}
+
 /** The same matrix with adjacent repeats of a column index within a row added together. */
-function sumDuplicates(m: CSR): CSR {
+export function sumDuplicates(m: CSR): CSR {
   const nrow = m.ptr.length - 1;
   const ptr = new Int32Array(nrow + 1);
   const idx = new Int32Array(m.idx.length);
