@@ -9,7 +9,8 @@
 // Uses the built package (dist/node: the workers run the bundle). Run: npm run bench:many [-- --quick]
 // Last, `lmm many` on a dense counts CSV of 20,000 genes × 2,400 cells generated here (not committed):
 // its peak memory streamed (as it reads dense files) against the matrix's size and against the same
-// fit with the matrix read into memory first (as `lmm many` did before it streamed).
+// fit with the matrix read into memory first (as `lmm many` did before it streamed); then the same
+// for a sparse 10x directory (sorted into buckets of genes on disk, against read10x's whole matrix).
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -240,6 +241,43 @@ function writeCountsCSV(dir: string, genes: number, perDonor: number): { matrix:
   return { matrix, meta, cells: cells.length };
 }
 
+/**
+ * Sparse integer counts (Poisson with small means, about 10% non-zero, as single-cell data) of `genes`
+ * genes × 8 donors × `perDonor` cells written as a 10x directory: matrix.mtx lists the entries cell
+ * by cell, as Cell Ranger does. Returns the directory, the cell table and the number of entries.
+ */
+function writeCounts10x(dir: string, genes: number, perDonor: number): { tenx: string; meta: string; cells: number; nnz: number } {
+  const rng = new Rng(11);
+  const nCells = 8 * perDonor;
+  const counts = new Uint16Array(genes * nCells);
+  for (let g = 0; g < genes; g++) {
+    const base = -3.5 + 2 * rng.uniform();
+    const u = Array.from({ length: 8 }, () => 0.3 * rng.normal());
+    for (let i = 0; i < nCells; i++) {
+      const d = Math.floor(i / perDonor);
+      counts[g * nCells + i] = poisson(rng, Math.exp(base + u[d] + (g % 10 === 0 && d >= 4 ? 0.4 : 0)));
+    }
+  }
+  const tenx = path.join(dir, "tenx");
+  fs.mkdirSync(tenx);
+  const cells = Array.from({ length: nCells }, (_, i) => `c${Math.floor(i / perDonor)}_${i % perDonor}`);
+  let nnz = 0;
+  for (const v of counts) if (v !== 0) nnz++;
+  const fd = fs.openSync(path.join(tenx, "matrix.mtx"), "w");
+  fs.writeSync(fd, `%%MatrixMarket matrix coordinate integer general\n${genes} ${nCells} ${nnz}\n`);
+  for (let i = 0; i < nCells; i++) {
+    const lines: string[] = [];
+    for (let g = 0; g < genes; g++) if (counts[g * nCells + i] !== 0) lines.push(`${g + 1} ${i + 1} ${counts[g * nCells + i]}`);
+    if (lines.length) fs.writeSync(fd, lines.join("\n") + "\n");
+  }
+  fs.closeSync(fd);
+  fs.writeFileSync(path.join(tenx, "features.tsv"), Array.from({ length: genes }, (_, g) => `ENSG${g + 1}\tG${g + 1}\tGene Expression`).join("\n") + "\n");
+  fs.writeFileSync(path.join(tenx, "barcodes.tsv"), cells.join("\n") + "\n");
+  const meta = path.join(dir, "cells10x.csv");
+  fs.writeFileSync(meta, "cell,donor,condition\n" + cells.map((c, i) => `${c},D${Math.floor(i / perDonor) + 1},${i < 4 * perDonor ? "ctrl" : "stim"}`).join("\n") + "\n");
+  return { tenx, meta, cells: nCells, nnz };
+}
+
 /** Poisson deviate by inversion (the means here are small). */
 function poisson(rng: InstanceType<typeof Rng>, mu: number): number {
   let k = 0, p = Math.exp(-mu), c = p;
@@ -281,6 +319,21 @@ function peakOf(args: string[]): { seconds: number; peakMB: number } {
     fs.writeFileSync(script, inMemoryScript);
     const inMemory = peakOf([script]);
     console.log(`  matrix in memory first: peak RSS ${inMemory.peakMB.toFixed(0)} MB, ${inMemory.seconds.toFixed(1)} s`);
+    // A 10x directory: sorted into buckets of genes on disk (open10x), against read10x's whole matrix.
+    const x = writeCounts10x(dir, genes, 300);
+    const mtxMB = fs.statSync(path.join(x.tenx, "matrix.mtx")).size / 2 ** 20;
+    console.log(`\nlmm many --normalize --min-detected 0.05 on a 10x directory of ${genes} genes × ${x.cells} cells, ${x.nnz} non-zero counts (matrix.mtx ${mtxMB.toFixed(0)} MB)`);
+    const tenxStreamed = peakOf(["bin/lmm.js", "many", "--matrix", x.tenx, "--meta", x.meta, "-f", formula, "-o", path.join(dir, "out10x.csv"), "--normalize", "--min-detected", "0.05"]);
+    console.log(`  streamed through buckets of genes: peak RSS ${tenxStreamed.peakMB.toFixed(0)} MB, ${tenxStreamed.seconds.toFixed(1)} s`);
+    const tenxScript = path.join(dir, "in-memory-10x.mjs");
+    fs.writeFileSync(tenxScript, `
+      const { fitMany, read10x, readCSV, logNormalize, filterResponses, alignMetadata } = await import(${JSON.stringify(path.join(root, "dist/node/index.js"))});
+      const Y = await read10x(${JSON.stringify(x.tenx)});
+      const design = alignMetadata(readCSV(${JSON.stringify(x.meta)}), "cell", Y.obsIds).table;
+      const Z = filterResponses(logNormalize(Y), { minDetectedFraction: 0.05 });
+      await fitMany(${JSON.stringify(formula)}, design, { ...Z, obsIds: undefined });`);
+    const tenxInMemory = peakOf([tenxScript]);
+    console.log(`  read10x (whole matrix in memory) first: peak RSS ${tenxInMemory.peakMB.toFixed(0)} MB, ${tenxInMemory.seconds.toFixed(1)} s`);
     const stream = [
       {
         case: `lmm many, ${genes} genes × ${cells} cells dense CSV, --normalize --min-detected 0.05`,
@@ -291,10 +344,19 @@ function peakOf(args: string[]): { seconds: number; peakMB: number } {
         in_memory_peak_rss_MB: +inMemory.peakMB.toFixed(0),
         in_memory_s: +inMemory.seconds.toFixed(1),
       },
+      {
+        case: `lmm many, ${genes} genes × ${x.cells} cells 10x directory (${x.nnz} non-zero), --normalize --min-detected 0.05`,
+        matrix_MB: +((genes * x.cells * 8) / 2 ** 20).toFixed(0),
+        csv_MB: +mtxMB.toFixed(0),
+        streamed_peak_rss_MB: +tenxStreamed.peakMB.toFixed(0),
+        streamed_s: +tenxStreamed.seconds.toFixed(1),
+        in_memory_peak_rss_MB: +tenxInMemory.peakMB.toFixed(0),
+        in_memory_s: +tenxInMemory.seconds.toFixed(1),
+      },
     ];
     fs.writeFileSync(path.join(outDir, "fitmany-stream.json"), JSON.stringify(stream, null, 2));
     const k = Object.keys(stream[0]);
-    fs.writeFileSync(path.join(outDir, "fitmany-stream.md"), [`| ${k.join(" | ")} |`, `|${k.map(() => "---").join("|")}|`, `| ${k.map((x) => stream[0][x as keyof (typeof stream)[0]]).join(" | ")} |`].join("\n") + "\n");
+    fs.writeFileSync(path.join(outDir, "fitmany-stream.md"), [`| ${k.join(" | ")} |`, `|${k.map(() => "---").join("|")}|`, ...stream.map((row) => `| ${k.map((c) => row[c as keyof typeof row]).join(" | ")} |`)].join("\n") + "\n");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -47,10 +47,9 @@ function fraction(v: string): number {
 }
 
 /**
- * The matrix, opened for streaming (dense files; dense or CSC .h5ad X; a 10x directory, whose
- * matrix.mtx lists entries by cell, after sorting them into buckets of genes on disk), and its design
- * table, in the matrix's observation order. A CSR .h5ad X stores its entries by cell too and is read
- * into memory (its size is that of the nonzero counts, not genes × cells).
+ * The matrix, opened for streaming (dense files; dense or CSC .h5ad X; a 10x directory or a CSR
+ * .h5ad X, which store their entries by cell, after sorting them into buckets of genes on disk), and
+ * its design table, in the matrix's observation order.
  */
 async function openInput(o: Record<string, unknown>, levels: LevelsOption | undefined): Promise<Input> {
   const file = o.matrix as string;
@@ -71,6 +70,7 @@ async function openInput(o: Record<string, unknown>, levels: LevelsOption | unde
   } else if (/\.h5ad$/i.test(file)) {
     const h = await openH5ad(file, { layer: o.layer as string | undefined });
     source = h.source;
+    close = () => h.close();
     if (!o.meta) design = toColumns({ [".obs_id"]: h.obsIds, ...h.obs }, { levels: { ...h.levels, ...levels } });
   } else {
     source = await openDenseMatrix(file);

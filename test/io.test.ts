@@ -2,7 +2,7 @@
 // into a temporary folder, round trips of one matrix through every format, hand-computed
 // normalisation values, each error path, and the bundled single-cell example. The streaming readers
 // and preparation (openDenseMatrix, openH5ad, normalize-stream) give the in-memory ones' values.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -852,12 +852,12 @@ describe("openDenseMatrix", () => {
 });
 
 describe("openH5ad", () => {
-  it("streams dense and CSC X (and layers) in blocks, holds CSR in memory, with readH5ad's values, obs and names", async () => {
+  it("streams dense and CSC X (and layers) in blocks, CSR through buckets of genes, with readH5ad's values, obs and names", async () => {
     for (const [X, int64Pointers] of [["dense", false], ["csc", false], ["csc", true], ["csr", false]] as const) {
       const p = writeH5ad({ X, int64Pointers, layers: { counts: X } });
       const d = await readH5ad(p);
       const h = await openH5ad(p);
-      expect(h.inMemory, X).toBe(X === "csr");
+      expect(h.inMemory, X).toBe(false);
       expect([h.source.nObs, h.source.nResponses, h.source.observationIds, h.source.responseNames]).toEqual([3, 4, cells, genes]);
       expect([h.obsIds, h.responseNames, h.obs, h.levels]).toEqual([d.obsIds, d.responseNames, d.obs, d.levels]);
       const a = await pass(h.source, 3);
@@ -866,6 +866,15 @@ describe("openH5ad", () => {
       expect((await pass(h.source, 1)).vectors).toEqual(expected);
       const layer = await openH5ad(p, { layer: "counts" });
       expect((await pass(layer.source, 2)).vectors).toEqual(vectors((await readH5ad(p, { layer: "counts" })).Y));
+      // one gene per bucket (4 buckets of temporary files), removed by close()
+      const tmp = mkdtempSync(join(dir, "buckets-"));
+      const b = await openH5ad(p, { bucketEntries: 1, tmpDir: tmp });
+      expect(readdirSync(tmp).length, X).toBe(X === "csr" ? 1 : 0);
+      expect((await pass(b.source, 3)).vectors, X).toEqual(vectors(d.Y));
+      b.close();
+      h.close();
+      layer.close();
+      expect(readdirSync(tmp)).toHaveLength(0);
     }
   });
 

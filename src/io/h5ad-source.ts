@@ -6,25 +6,33 @@
 //                  a block each made a pass 8 times slower), handed out a block at a time as genes × cells;
 //   CSC X          genes are the compressed columns: the block's indptr range of indices and data;
 //   CSR X          cells are the compressed rows (scanpy's usual layout): a block of genes is spread
-//                  over every cell's entries, so reading one would scan the whole matrix. It is read
-//                  into memory whole instead (it holds only the nonzero counts: a fraction of the
-//                  dense matrix for single-cell data).
+//                  over every cell's entries, so reading one would scan the whole matrix. When the
+//                  file is opened, one pass over X (slabs of cells) sorts the entries into buckets of
+//                  genes on disk (src/io/gene-buckets.ts), read back a bucket at a time.
 // The values are those readH5ad gives, bit for bit.
 
 import type { Dataset } from "h5wasm/node";
-import { matrixSource, type ResponseChunk, type ResponseSource } from "../response-source.js";
+import type { ResponseChunk, ResponseSource } from "../response-source.js";
+import { bucketBlocks, bucketDuplicates, checkBucketEntries, GeneBuckets } from "./gene-buckets.js";
+import type { Triplets } from "./tenx.js";
 import { checkH5File, H5adReader, openH5File, withH5File, type DenseLayout, type H5adData, type H5adOptions, type MatrixLayout, type SparseLayout } from "./h5ad.js";
 
 export interface H5adSourceOptions extends H5adOptions {
   /** A dense X is read in slabs of every cell × as many genes as fit about this many bytes (default 16 MiB). */
   slabBytes?: number;
+  /** A CSR X: the largest number of entries a bucket of genes holds in memory (default 4 M). */
+  bucketEntries?: number;
+  /** A CSR X: where the buckets' temporary directory is made (default: the OS's temporary directory). */
+  tmpDir?: string;
 }
 
 export interface H5adSource extends Omit<H5adData, "Y"> {
   /** The matrix's genes as responses over its cells. */
   source: ResponseSource;
-  /** True when the matrix was read into memory (CSR), false when it is read a block at a time. */
+  /** True when the matrix was read into memory; false: it is read a block at a time (since CSR is sorted into buckets, always). */
   inMemory: boolean;
+  /** Removes a CSR X's buckets of genes (also done when the process exits); nothing to do otherwise. */
+  close(): void;
 }
 
 /** Opens an .h5ad file: reads obs, the names and the matrix's layout (CSR: the matrix itself). */
@@ -36,17 +44,25 @@ export async function openH5ad(file: string, opts: H5adSourceOptions = {}): Prom
     const obsIds = r.index(obsFrame, "obs");
     const responseNames = r.index(r.frame("var"), "var");
     const layout = r.matrixLayout(opts.layer, obsIds.length, responseNames.length);
-    const inMemory = layout.kind === "csr";
-    const source = inMemory
-      ? matrixSource({ ...r.matrix(opts.layer, obsIds.length, responseNames.length), obsIds, responseNames })
-      : blockSource(file, opts, obsIds, responseNames, layout);
     const { columns, levels } = r.columns(obsFrame, "obs", obsIds.length, opts.obsColumns);
-    return { source, inMemory, obs: columns, levels, obsIds, responseNames };
+    checkPointers(file, layout);
+    if (layout.kind === "csr") {
+      const buckets = csrBuckets(r, layout, obsIds.length, responseNames.length, opts);
+      const source: ResponseSource = {
+        nObs: obsIds.length,
+        observationIds: obsIds,
+        nResponses: responseNames.length,
+        responseNames,
+        chunks: (size) => bucketBlocks(buckets, obsIds.length, responseNames, size, false),
+      };
+      return { source, inMemory: false, close: () => buckets.remove(), obs: columns, levels, obsIds, responseNames };
+    }
+    const source = blockSource(file, opts, obsIds, responseNames);
+    return { source, inMemory: false, close: () => {}, obs: columns, levels, obsIds, responseNames };
   });
 }
 
-function blockSource(file: string, opts: H5adSourceOptions, obsIds: string[], responseNames: string[], opened: MatrixLayout): ResponseSource {
-  checkPointers(file, opened);
+function blockSource(file: string, opts: H5adSourceOptions, obsIds: string[], responseNames: string[]): ResponseSource {
   return {
     nObs: obsIds.length,
     observationIds: obsIds,
@@ -54,6 +70,52 @@ function blockSource(file: string, opts: H5adSourceOptions, obsIds: string[], re
     responseNames,
     chunks: (size) => blocks(file, opts, obsIds.length, responseNames, size),
   };
+}
+
+/** Entries of a CSR X's cells read at a time while sorting them into buckets of genes. */
+const CSR_SLAB_ENTRIES = 2 ** 20;
+
+/**
+ * One pass over a CSR X (cells × genes), slabs of whole cells of about CSR_SLAB_ENTRIES entries,
+ * every entry appended to its gene's bucket; repeated (cell, gene) entries are an error, as the value
+ * of a cell would be ambiguous.
+ */
+function csrBuckets(r: H5adReader, layout: SparseLayout, nObs: number, nGenes: number, opts: H5adSourceOptions): GeneBuckets {
+  const { ptr, path } = layout;
+  const buckets = new GeneBuckets(nGenes, checkBucketEntries(opts.bucketEntries), opts.tmpDir);
+  try {
+    buckets.layout(ptr[nObs]);
+    for (let i0 = 0; i0 < nObs; ) {
+      let i1 = i0 + 1;
+      while (i1 < nObs && ptr[i1 + 1] - ptr[i0] <= CSR_SLAB_ENTRIES) i1++;
+      const lo = ptr[i0], hi = ptr[i1];
+      if (hi > lo) {
+        const idx = r.indices(layout.indices, `${path}/indices`, [lo, hi]);
+        const data = r.floats(layout.data, `${path}/data`, [[lo, hi]]);
+        const t: Triplets = { rows: new Int32Array(hi - lo), cols: new Int32Array(hi - lo), vals: new Float64Array(hi - lo), byColumn: true };
+        for (let i = i0; i < i1; i++) {
+          for (let k = ptr[i]; k < ptr[i + 1]; k++) {
+            const g = idx[k - lo];
+            if (!(g >= 0 && g < nGenes)) throw r.fail(path, `response matrix (csr): index ${g} at entry ${k} is outside 0..${nGenes - 1}`);
+            t.rows[k - lo] = g;
+            t.cols[k - lo] = i;
+            t.vals[k - lo] = data[k - lo];
+          }
+        }
+        buckets.add(t, hi - lo);
+      }
+      i0 = i1;
+    }
+    buckets.finish();
+    const { count, first } = bucketDuplicates(buckets, nObs);
+    if (first) {
+      throw r.fail(path, `response matrix (csr): ${count} repeated entr${count === 1 ? "y" : "ies"} (first: cell ${first[1]}, gene ${first[0]}); each (cell, gene) may be stored once`);
+    }
+  } catch (e) {
+    buckets.remove();
+    throw e;
+  }
+  return buckets;
 }
 
 /** One pass: the file is open while the blocks are read, and closed when the pass ends or is left. */
@@ -124,11 +186,11 @@ function cscBlock(r: H5adReader, layout: SparseLayout, nObs: number, from: numbe
   return out;
 }
 
-/** checkResponseMatrix's checks of a CSC matrix's pointers (its indices are checked as blocks are read). */
+/** checkResponseMatrix's checks of a sparse matrix's pointers (its indices are checked as they are read). */
 function checkPointers(file: string, layout: MatrixLayout): void {
-  if (layout.kind !== "csc") return;
+  if (layout.kind === "dense") return;
   const { ptr, path } = layout;
-  const fail = (message: string) => new Error(`${file}: ${path}: response matrix (csc): ${message}`);
+  const fail = (message: string) => new Error(`${file}: ${path}: response matrix (${layout.kind}): ${message}`);
   const nnz = ptr[ptr.length - 1];
   const length = (d: Dataset) => (d.shape ?? [0])[0];
   if (ptr[0] !== 0 || length(layout.indices) < nnz || length(layout.data) < nnz) throw fail(`ptr must start at 0 and idx/data hold ptr[end] = ${nnz} entries`);
