@@ -7,6 +7,7 @@
 // with Rscript on a sample of the same responses when R is installed, else the stored per-gene time
 // of test/fixtures/reference/fits/singlecell-pergene.json, extrapolated to the response count.
 // Uses the built package (dist/node: the workers run the bundle). Run: npm run bench:many [-- --quick]
+// [-- --stream-only]
 // Last, `lmm many` on a dense counts CSV of 20,000 genes × 2,400 cells generated here (not committed):
 // its peak memory streamed (as it reads dense files) against the matrix's size and against the same
 // fit with the matrix read into memory first (as `lmm many` did before it streamed); then the same
@@ -134,7 +135,8 @@ const storedPerGene = JSON.parse(fs.readFileSync(path.join(root, "test/fixtures/
   lmer_time_per_gene_s: number;
 };
 
-const cases = quick ? [singleCell(200), eeg(40)] : [singleCell(2000), eeg(500)];
+const streamOnly = process.argv.includes("--stream-only"); // only the `lmm many` memory runs at the end
+const cases = streamOnly ? [] : quick ? [singleCell(200), eeg(40)] : [singleCell(2000), eeg(500)];
 const R = haveLme4();
 const rows: Record<string, string | number>[] = [];
 for (const c of cases) {
@@ -209,11 +211,13 @@ for (const c of cases) {
   });
 }
 fs.mkdirSync(outDir, { recursive: true });
-fs.writeFileSync(path.join(outDir, "fitmany.json"), JSON.stringify(rows, null, 2));
-const keys = Object.keys(rows[0]);
-const md = [`| ${keys.join(" | ")} |`, `|${keys.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${keys.map((k) => r[k]).join(" | ")} |`)].join("\n");
-fs.writeFileSync(path.join(outDir, "fitmany.md"), md + "\n");
-console.log("\n" + md);
+if (rows.length) {
+  fs.writeFileSync(path.join(outDir, "fitmany.json"), JSON.stringify(rows, null, 2));
+  const keys = Object.keys(rows[0]);
+  const md = [`| ${keys.join(" | ")} |`, `|${keys.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${keys.map((k) => r[k]).join(" | ")} |`)].join("\n");
+  fs.writeFileSync(path.join(outDir, "fitmany.md"), md + "\n");
+  console.log("\n" + md);
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Streaming: peak memory of `lmm many` on a generated dense CSV, in a fresh process each time.
@@ -242,40 +246,61 @@ function writeCountsCSV(dir: string, genes: number, perDonor: number): { matrix:
 }
 
 /**
- * Sparse integer counts (Poisson with small means, about 10% non-zero, as single-cell data) of `genes`
+ * Sparse integer counts (Poisson with small means, about 8% non-zero, as single-cell data) of `genes`
  * genes × 8 donors × `perDonor` cells written as a 10x directory: matrix.mtx lists the entries cell
- * by cell, as Cell Ranger does. Returns the directory, the cell table and the number of entries.
+ * by cell, as Cell Ranger does (drawn cell by cell, so the generator holds no matrix either).
  */
 function writeCounts10x(dir: string, genes: number, perDonor: number): { tenx: string; meta: string; cells: number; nnz: number } {
   const rng = new Rng(11);
   const nCells = 8 * perDonor;
-  const counts = new Uint16Array(genes * nCells);
-  for (let g = 0; g < genes; g++) {
-    const base = -3.5 + 2 * rng.uniform();
-    const u = Array.from({ length: 8 }, () => 0.3 * rng.normal());
-    for (let i = 0; i < nCells; i++) {
-      const d = Math.floor(i / perDonor);
-      counts[g * nCells + i] = poisson(rng, Math.exp(base + u[d] + (g % 10 === 0 && d >= 4 ? 0.4 : 0)));
-    }
-  }
+  const base = Float64Array.from({ length: genes }, () => -3.5 + 2 * rng.uniform());
+  const effect = Array.from({ length: genes }, (_, g) => Float64Array.from({ length: 8 }, (_, d) => 0.3 * rng.normal() + (g % 10 === 0 && d >= 4 ? 0.4 : 0)));
   const tenx = path.join(dir, "tenx");
   fs.mkdirSync(tenx);
-  const cells = Array.from({ length: nCells }, (_, i) => `c${Math.floor(i / perDonor)}_${i % perDonor}`);
+  const body = path.join(tenx, "entries.tmp");
+  const fd = fs.openSync(body, "w");
   let nnz = 0;
-  for (const v of counts) if (v !== 0) nnz++;
-  const fd = fs.openSync(path.join(tenx, "matrix.mtx"), "w");
-  fs.writeSync(fd, `%%MatrixMarket matrix coordinate integer general\n${genes} ${nCells} ${nnz}\n`);
   for (let i = 0; i < nCells; i++) {
+    const d = Math.floor(i / perDonor);
     const lines: string[] = [];
-    for (let g = 0; g < genes; g++) if (counts[g * nCells + i] !== 0) lines.push(`${g + 1} ${i + 1} ${counts[g * nCells + i]}`);
+    for (let g = 0; g < genes; g++) {
+      const c = poisson(rng, Math.exp(base[g] + effect[g][d]));
+      if (c !== 0) lines.push(`${g + 1} ${i + 1} ${c}`);
+    }
+    nnz += lines.length;
     if (lines.length) fs.writeSync(fd, lines.join("\n") + "\n");
   }
   fs.closeSync(fd);
+  // the size line (entry count) goes before the entries
+  const mtx = path.join(tenx, "matrix.mtx");
+  fs.writeFileSync(mtx, `%%MatrixMarket matrix coordinate integer general\n${genes} ${nCells} ${nnz}\n`);
+  fs.appendFileSync(mtx, fs.readFileSync(body));
+  fs.rmSync(body);
+  const cells = Array.from({ length: nCells }, (_, i) => `c${Math.floor(i / perDonor)}_${i % perDonor}`);
   fs.writeFileSync(path.join(tenx, "features.tsv"), Array.from({ length: genes }, (_, g) => `ENSG${g + 1}\tG${g + 1}\tGene Expression`).join("\n") + "\n");
   fs.writeFileSync(path.join(tenx, "barcodes.tsv"), cells.join("\n") + "\n");
   const meta = path.join(dir, "cells10x.csv");
   fs.writeFileSync(meta, "cell,donor,condition\n" + cells.map((c, i) => `${c},D${Math.floor(i / perDonor) + 1},${i < 4 * perDonor ? "ctrl" : "stim"}`).join("\n") + "\n");
   return { tenx, meta, cells: nCells, nnz };
+}
+
+/**
+ * `lmm many --normalize --min-detected 0.05`'s pipeline on a 10x directory through the library, with
+ * the matrix streamed through buckets of genes (open10x) or read whole (read10x, what `lmm many` did
+ * before), so that the reader is the only difference.
+ */
+function tenxScript(dir: string, tenx: string, meta: string, formula: string, streamed: boolean): string {
+  const file = path.join(dir, streamed ? "tenx-streamed.mjs" : "tenx-whole.mjs");
+  fs.writeFileSync(file, `
+    const M = await import(${JSON.stringify(path.join(root, "dist/node/index.js"))});
+    const raw = ${streamed ? `await M.open10x(${JSON.stringify(tenx)})` : `M.matrixSource(await M.read10x(${JSON.stringify(tenx)}))`};
+    const stats = await M.scanResponses(raw, 32);
+    const keep = M.keptResponses({ nResponses: stats.names.length, nObs: raw.nObs, responseNames: stats.names }, { minDetectedFraction: 0.05 }, () => stats.detected);
+    const Y = M.logNormalizeSource(M.selectResponses(raw, keep), stats);
+    const design = M.alignMetadata(M.readCSV(${JSON.stringify(meta)}), "cell", raw.observationIds).table;
+    await M.fitMany(${JSON.stringify(formula)}, design, M.withObservationIds(Y, undefined));
+    raw.close?.();`);
+  return file;
 }
 
 /** Poisson deviate by inversion (the means here are small). */
@@ -320,20 +345,13 @@ function peakOf(args: string[]): { seconds: number; peakMB: number } {
     const inMemory = peakOf([script]);
     console.log(`  matrix in memory first: peak RSS ${inMemory.peakMB.toFixed(0)} MB, ${inMemory.seconds.toFixed(1)} s`);
     // A 10x directory: sorted into buckets of genes on disk (open10x), against read10x's whole matrix.
-    const x = writeCounts10x(dir, genes, 300);
+    const x = writeCounts10x(dir, genes, quick ? 300 : 1200);
     const mtxMB = fs.statSync(path.join(x.tenx, "matrix.mtx")).size / 2 ** 20;
-    console.log(`\nlmm many --normalize --min-detected 0.05 on a 10x directory of ${genes} genes × ${x.cells} cells, ${x.nnz} non-zero counts (matrix.mtx ${mtxMB.toFixed(0)} MB)`);
-    const tenxStreamed = peakOf(["bin/lmm.js", "many", "--matrix", x.tenx, "--meta", x.meta, "-f", formula, "-o", path.join(dir, "out10x.csv"), "--normalize", "--min-detected", "0.05"]);
-    console.log(`  streamed through buckets of genes: peak RSS ${tenxStreamed.peakMB.toFixed(0)} MB, ${tenxStreamed.seconds.toFixed(1)} s`);
-    const tenxScript = path.join(dir, "in-memory-10x.mjs");
-    fs.writeFileSync(tenxScript, `
-      const { fitMany, read10x, readCSV, logNormalize, filterResponses, alignMetadata } = await import(${JSON.stringify(path.join(root, "dist/node/index.js"))});
-      const Y = await read10x(${JSON.stringify(x.tenx)});
-      const design = alignMetadata(readCSV(${JSON.stringify(x.meta)}), "cell", Y.obsIds).table;
-      const Z = filterResponses(logNormalize(Y), { minDetectedFraction: 0.05 });
-      await fitMany(${JSON.stringify(formula)}, design, { ...Z, obsIds: undefined });`);
-    const tenxInMemory = peakOf([tenxScript]);
-    console.log(`  read10x (whole matrix in memory) first: peak RSS ${tenxInMemory.peakMB.toFixed(0)} MB, ${tenxInMemory.seconds.toFixed(1)} s`);
+    console.log(`\nthe same pipeline through the library on a 10x directory of ${genes} genes × ${x.cells} cells, ${x.nnz} non-zero counts (matrix.mtx ${mtxMB.toFixed(0)} MB)`);
+    const tenxStreamed = peakOf([tenxScript(dir, x.tenx, x.meta, formula, true)]);
+    console.log(`  open10x (buckets of genes on disk): peak RSS ${tenxStreamed.peakMB.toFixed(0)} MB, ${tenxStreamed.seconds.toFixed(1)} s`);
+    const tenxInMemory = peakOf([tenxScript(dir, x.tenx, x.meta, formula, false)]);
+    console.log(`  read10x (the whole matrix in memory): peak RSS ${tenxInMemory.peakMB.toFixed(0)} MB, ${tenxInMemory.seconds.toFixed(1)} s`);
     const stream = [
       {
         case: `lmm many, ${genes} genes × ${cells} cells dense CSV, --normalize --min-detected 0.05`,
@@ -345,7 +363,7 @@ function peakOf(args: string[]): { seconds: number; peakMB: number } {
         in_memory_s: +inMemory.seconds.toFixed(1),
       },
       {
-        case: `lmm many, ${genes} genes × ${x.cells} cells 10x directory (${x.nnz} non-zero), --normalize --min-detected 0.05`,
+        case: `the same through the library, ${genes} genes × ${x.cells} cells 10x directory (${x.nnz} non-zero): open10x vs read10x`,
         matrix_MB: +((genes * x.cells * 8) / 2 ** 20).toFixed(0),
         csv_MB: +mtxMB.toFixed(0),
         streamed_peak_rss_MB: +tenxStreamed.peakMB.toFixed(0),

@@ -6,17 +6,32 @@
 // CSR in memory (≈ nnz / B entries) and handed out as dense responses. With at most `maxEntries`
 // entries there is one bucket, kept in memory, and no temporary file.
 
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkBlockSize, type ResponseChunk } from "../response-source.js";
 import { duplicateEntries, sumDuplicates, tripletsToCSR, type CSR, type Triplets } from "./tenx.js";
 
-/** Bytes per record in a bucket file: gene (i32), cell (i32), value (f64). */
+/** Bytes per record in a bucket file: gene (i32), cell (i32), value (f64), in the platform's byte order (the files live only while this process reads them). */
 const RECORD = 16;
 
-/** Default largest bucket: 4 M entries, 64 MB of records. */
-export const BUCKET_ENTRIES = 4 * 2 ** 20;
+/** Records as bytes with i32 and f64 views: record k is i32[4k], i32[4k+1], f64[2k+1]. */
+interface RecordBuffer {
+  bytes: Uint8Array;
+  i32: Int32Array;
+  f64: Float64Array;
+}
+
+function recordBuffer(records: number): RecordBuffer {
+  const ab = new ArrayBuffer(records * RECORD);
+  return { bytes: new Uint8Array(ab), i32: new Int32Array(ab), f64: new Float64Array(ab) };
+}
+
+/** Default largest bucket: 1 M entries, 16 MB of records (12 MB as CSR). */
+export const BUCKET_ENTRIES = 2 ** 20;
+
+/** Most buckets (open files) a sort makes. */
+const MAX_BUCKETS = 512;
 
 export function checkBucketEntries(n: number | undefined): number {
   const v = n ?? BUCKET_ENTRIES;
@@ -34,7 +49,7 @@ export class GeneBuckets {
   private perBucket = 0; // genes per bucket
   private dir: string | null = null;
   private fds: number[] = [];
-  private buffers: Buffer[] = [];
+  private buffers: RecordBuffer[] = [];
   private filled: number[] = [];
   private sizes: number[] = [];
   private memory: Triplets | null = null; // the one bucket when everything fits
@@ -51,7 +66,8 @@ export class GeneBuckets {
 
   /** The buckets for nnz entries (the size line's count, read before any entry). */
   layout(nnz: number): void {
-    this.count = Math.max(1, Math.min(this.nGenes, Math.ceil(nnz / this.maxEntries)));
+    // at most MAX_BUCKETS files open (beyond, the buckets grow past maxEntries)
+    this.count = Math.max(1, Math.min(this.nGenes, Math.ceil(nnz / this.maxEntries), MAX_BUCKETS));
     this.perBucket = Math.ceil(this.nGenes / this.count);
     this.count = Math.ceil(this.nGenes / this.perBucket);
     this.sizes = new Array<number>(this.count).fill(0);
@@ -67,7 +83,7 @@ export class GeneBuckets {
     const bufRecords = Math.max(256, Math.min(65536, Math.floor((64 * 2 ** 20) / RECORD / this.count)));
     for (let b = 0; b < this.count; b++) {
       this.fds.push(openSync(join(this.dir, `bucket-${b}.bin`), "w+"));
-      this.buffers.push(Buffer.alloc(bufRecords * RECORD));
+      this.buffers.push(recordBuffer(bufRecords));
       this.filled.push(0);
     }
   }
@@ -86,11 +102,11 @@ export class GeneBuckets {
         continue;
       }
       const buf = this.buffers[b];
-      const at = this.filled[b] * RECORD;
-      buf.writeInt32LE(g, at);
-      buf.writeInt32LE(c, at + 4);
-      buf.writeDoubleLE(t.vals[k], at + 8);
-      if (++this.filled[b] * RECORD === buf.length) this.flush(b);
+      const at = this.filled[b];
+      buf.i32[4 * at] = g;
+      buf.i32[4 * at + 1] = c;
+      buf.f64[2 * at + 1] = t.vals[k];
+      if (++this.filled[b] * RECORD === buf.bytes.length) this.flush(b);
       this.sizes[b]++;
     }
     if (this.memory) this.sizes[0] = this.memoryCount;
@@ -98,11 +114,12 @@ export class GeneBuckets {
 
   finish(): void {
     for (let b = 0; b < this.fds.length; b++) this.flush(b);
+    this.buffers = []; // the write buffers are not needed to read
   }
 
   private flush(b: number): void {
     if (this.filled[b] === 0) return;
-    writeSync(this.fds[b], this.buffers[b], 0, this.filled[b] * RECORD);
+    writeSync(this.fds[b], this.buffers[b].bytes, 0, this.filled[b] * RECORD);
     this.filled[b] = 0;
   }
 
@@ -124,11 +141,16 @@ export class GeneBuckets {
       t.vals.set(this.memory.vals.subarray(0, n));
       return t;
     }
-    const bytes = readFileSync(join(this.dir!, `bucket-${b}.bin`));
+    const rec = recordBuffer(n);
+    for (let done = 0; done < rec.bytes.length; ) {
+      const got = readSync(this.fds[b], rec.bytes, done, rec.bytes.length - done, done);
+      if (got === 0) throw new Error(`internal: bucket ${b} of the sorted genes is shorter than the ${n} entries written`);
+      done += got;
+    }
     for (let k = 0; k < n; k++) {
-      t.rows[k] = bytes.readInt32LE(k * RECORD) - g0;
-      t.cols[k] = bytes.readInt32LE(k * RECORD + 4);
-      t.vals[k] = bytes.readDoubleLE(k * RECORD + 8);
+      t.rows[k] = rec.i32[4 * k] - g0;
+      t.cols[k] = rec.i32[4 * k + 1];
+      t.vals[k] = rec.f64[2 * k + 1];
     }
     return t;
   }

@@ -20,7 +20,7 @@ import { checkH5File, H5adReader, openH5File, withH5File, type DenseLayout, type
 export interface H5adSourceOptions extends H5adOptions {
   /** A dense X is read in slabs of every cell × as many genes as fit about this many bytes (default 16 MiB). */
   slabBytes?: number;
-  /** A CSR X: the largest number of entries a bucket of genes holds in memory (default 4 M). */
+  /** A CSR X: the largest number of entries a bucket of genes holds in memory (default 1 M). */
   bucketEntries?: number;
   /** A CSR X: where the buckets' temporary directory is made (default: the OS's temporary directory). */
   tmpDir?: string;

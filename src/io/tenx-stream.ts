@@ -12,7 +12,7 @@ export interface Open10xOptions {
   featureColumn?: "name" | "id";
   /** Repeated (feature, barcode) entries: "error" (default, checked when the directory is opened) or "sum". */
   duplicates?: "error" | "sum";
-  /** Largest number of entries a bucket holds in memory (default 4 M: 64 MB of records). */
+  /** Largest number of entries a bucket holds in memory (default 1 M: 16 MB of records). */
   bucketEntries?: number;
   /** Where the buckets' temporary directory is made (default: the OS's temporary directory). */
   tmpDir?: string;
