@@ -45,13 +45,13 @@ const designCache = new WeakMap<ReBlock[], DesignCross>();
 
 /**
  * The exact Hessian and Jacobian at (θ, σ), or null where the closed form does not apply: weighted
- * fits (A is not made of Z, X, y themselves) and q > MAX_Q.
+ * fits (A is not made of Z, X, y themselves) and q > maxQ.
  */
-export function varparDerivatives(sys: BlockedSystem, theta: ArrayLike<number>, sigma: number, REML: boolean): VarparDerivatives | null {
+export function varparDerivatives(sys: BlockedSystem, theta: ArrayLike<number>, sigma: number, REML: boolean, maxQ = MAX_Q): VarparDerivatives | null {
   const { terms, X, p, n, weighted } = sys.designData();
   if (weighted) return null;
   const q = terms.reduce((s, t) => s + t.m * t.k, 0);
-  if (q > MAX_Q) return null;
+  if (q > maxQ) return null;
   let dc = designCache.get(terms);
   if (!dc || dc.ZtX.length !== q * p) {
     dc = designCrossProducts(terms, X, p, n);

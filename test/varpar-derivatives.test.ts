@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { loadKernels } from "../src/engine.js";
 import { LinearMixedModel } from "../src/linearmixedmodel.js";
-import { hessian, jacobian } from "../src/satterthwaite.js";
+import { hessian, jacobian, satterthwaite } from "../src/satterthwaite.js";
 import { MAX_Q, varparDerivatives } from "../src/varpar-derivatives.js";
 import { extraDir, referenceFits, referenceTable } from "./helpers/reference.js";
 
@@ -103,11 +103,19 @@ describe("closed-form derivatives in (θ, σ) against numDeriv", () => {
     }
   });
 
-  it("declines where the dense q × q form would cost more than the numerical derivatives", async () => {
+  it("declines beyond MAX_Q random effects, where satterthwaite() takes numDeriv's derivatives (same df)", async () => {
     const K = await loadKernels("auto");
-    const n = 600, g = Array.from({ length: n }, (_, i) => `g${i % (MAX_Q + 1)}`);
-    const y = Array.from({ length: n }, (_, i) => Math.sin(i) + (i % 7));
+    const n = 1200, g = Array.from({ length: n }, (_, i) => `g${i % (MAX_Q + 1)}`);
+    const y = Array.from({ length: n }, (_, i) => Math.sin(i) + (i % 7) + 0.5 * Math.cos(i % (MAX_Q + 1)));
     const m = LinearMixedModel.fit(K, "y ~ 1 + (1 | g)", { y, g });
     expect(varparDerivatives(m.blockedSystem, m.theta, m.sigma, true)).toBeNull();
+    // ν = 2 v² / (∇v' A ∇v), A = 2 H⁻¹, from the closed form computed anyway (maxQ raised)
+    const { hessian: H, jacobian: J } = varparDerivatives(m.blockedSystem, m.theta, m.sigma, true, Infinity)!;
+    const v = m.vcov()[0][0], grad = [J[0][0][0], J[1][0][0]];
+    const det = H[0][0] * H[1][1] - H[0][1] * H[1][0];
+    const A = [[(2 * H[1][1]) / det, (-2 * H[0][1]) / det], [(-2 * H[1][0]) / det, (2 * H[0][0]) / det]];
+    const quad = grad[0] * (A[0][0] * grad[0] + A[0][1] * grad[1]) + grad[1] * (A[1][0] * grad[0] + A[1][1] * grad[1]);
+    const df = satterthwaite(m).df["(Intercept)"];
+    expect(Math.abs(df - (2 * v * v) / quad) / df).toBeLessThan(1e-6);
   });
 });
