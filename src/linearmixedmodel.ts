@@ -9,7 +9,7 @@ import { parseFormula } from "./formula.js";
 import type { ParsedFormula } from "./formula-types.js";
 import type { Kernels } from "./kernels.js";
 import { modelFrame, type FrameOptions, type ModelFrame, type ReTermData } from "./modelframe.js";
-import { minimize, type OptimizerName } from "./optim/index.js";
+import { minimize, NLOPTWRAP_DEFAULTS, type OptimizerName } from "./optim/index.js";
 import type { OptimOptions } from "./optim/bobyqa.js";
 import type { FitJSON, RanefGroup, VarCorrRow, VarCorrTerm } from "./results-types.js";
 import { formatSummary } from "./summary.js";
@@ -49,13 +49,6 @@ export interface LmerOptions extends FrameOptions {
   progress?: (info: { evaluations: number; objective: number }) => void;
 }
 
-/**
- * lme4's nloptwrap settings for BOBYQA: NLopt's defaults through nloptr (xtol_rel = 1e-4, which makes
- * rhoend = 1e-4 rhobeg) plus lme4's xtol_abs = ftol_abs = 1e-8. With them the optimizer takes the
- * same steps as lme4's, so fits reproduce lme4's estimates and evaluation counts. optCtrl overrides
- * them (MixedModels.jl's tighter settings: { xtolRel: 0, xtolAbs: 1e-10, ftolRel: 1e-12, ftolAbs: 1e-8 }).
- */
-const NLOPTWRAP_DEFAULTS: OptimOptions = { xtolRel: 1e-4, xtolAbs: 1e-8, ftolAbs: 1e-8 };
 
 /** Fits a linear mixed model as lme4's `lmer(formula, data, REML = TRUE)` does. */
 export async function lmer(

@@ -29,7 +29,7 @@
 import { BlockedSystem, type ReBlock } from "./blocked.js";
 import { pchisqUpper, qt } from "./distributions.js";
 import type { LinearMixedModel } from "./linearmixedmodel.js";
-import { minimize, type OptimizerName } from "./optim/index.js";
+import { minimize, NLOPTWRAP_DEFAULTS, type OptimizerName } from "./optim/index.js";
 import type { OptimOptions } from "./optim/bobyqa.js";
 
 /** One parameter's profile: lme4's thpr data frame rows for that parameter (its .par). */
@@ -77,8 +77,6 @@ export interface ConfintRow {
   upper: number;
 }
 
-/** lme4's nloptwrap settings (as the fit's, see linearmixedmodel.ts). */
-const NLOPTWRAP_DEFAULTS: OptimOptions = { xtolRel: 1e-4, xtolAbs: 1e-8, ftolAbs: 1e-8 };
 /** lme4's profile.merMod defaults. */
 const ALPHAMAX = 0.01;
 const DELTA_CUTOFF = 1 / 8;

@@ -27,3 +27,11 @@ export function minimize(
       throw new RangeError(`unknown optimizer '${String(name)}': use "bobyqa" or "neldermead"`);
   }
 }
+
+/**
+ * lme4's nloptwrap settings for BOBYQA: NLopt's defaults through nloptr (xtol_rel = 1e-4, which makes
+ * rhoend = 1e-4 rhobeg) plus lme4's xtol_abs = ftol_abs = 1e-8. With them the optimizer takes the
+ * same steps as lme4's, so fits reproduce lme4's estimates and evaluation counts. optCtrl overrides
+ * them (MixedModels.jl's tighter settings: { xtolRel: 0, xtolAbs: 1e-10, ftolRel: 1e-12, ftolAbs: 1e-8 }).
+ */
+export const NLOPTWRAP_DEFAULTS: OptimOptions = { xtolRel: 1e-4, xtolAbs: 1e-8, ftolAbs: 1e-8 };
