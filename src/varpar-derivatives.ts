@@ -305,52 +305,86 @@ function kTimesT(K: Float64Array, q: number, D: Float64Array, t: ReBlock, off: n
   return out;
 }
 
+/** What the second derivatives share: per θ_i, T_i e, T_i F, the non-zero columns of K T_i, F'T_iF, K T_iF. */
+interface Pieces {
+  s: Weighted;
+  params: ThetaParameter[];
+  terms: ReBlock[];
+  offsets: number[];
+  p: number;
+  Te: Float64Array[];
+  TF: Float64Array[];
+  KT: Float64Array[];
+  Fi: Float64Array[];
+  KTF: Float64Array[];
+}
+
 function assemble(s: Weighted, params: ThetaParameter[], terms: ReBlock[], offsets: number[], p: number, N: number, sigma: number, REML: boolean): VarparDerivatives {
-  const { q, K, F, Winv, e, KP, pwrss } = s;
+  const { q, K, F, Winv, e, pwrss } = s;
   const nt = params.length;
   const s2 = sigma * sigma;
-  const Te = params.map((pr) => applyBlocks(pr.D, terms[pr.term], offsets[pr.term], e));
-  const TF = params.map((pr) => applyBlocksMat(pr.D, terms[pr.term], offsets[pr.term], F, p));
-  const KT = params.map((pr) => kTimesT(K, q, pr.D, terms[pr.term], offsets[pr.term]));
-  const Fi = TF.map((tf) => crossMat(F, tf, q, p)); // F'T_iF
-  const KTF = REML ? TF.map((tf) => symTimes(K, tf, q, p)) : []; // K T_jF
+  const at = (pr: ThetaParameter) => [terms[pr.term], offsets[pr.term]] as const;
+  const TF = params.map((pr) => applyBlocksMat(pr.D, ...at(pr), F, p));
+  const pc: Pieces = {
+    s, params, terms, offsets, p, TF,
+    Te: params.map((pr) => applyBlocks(pr.D, ...at(pr), e)),
+    KT: params.map((pr) => kTimesT(K, q, pr.D, ...at(pr))),
+    Fi: TF.map((tf) => crossMat(F, tf, q, p)),
+    KTF: REML ? TF.map((tf) => symTimes(K, tf, q, p)) : [],
+  };
+  // D = log|V| + r²/σ² + N log(2πσ²) [+ log|W| for REML]
   const H: Matrix = Array.from({ length: nt + 1 }, () => new Array<number>(nt + 1).fill(0));
   for (let i = 0; i < nt; i++) {
-    const bi = -dotv(e, Te[i]);
     for (let j = 0; j <= i; j++) {
-      const pi = params[i], pj = params[j];
-      const same = pi.term === pj.term && pi.c === pj.c;
-      const Dij = same ? pairBlock(terms[pi.term].k, pi.r, pj.r) : null;
-      // log|V|
-      let aij = -traceKTKT(KT[i], KT[j], terms, offsets, pi.term, pj.term, q);
-      if (Dij) aij += traceKT(K, q, Dij, terms[pi.term], offsets[pi.term]);
-      // r²
-      let bij = 2 * bilinearSym(Te[i], KP, Te[j], q);
-      if (Dij) bij -= dotv(e, applyBlocks(Dij, terms[pi.term], offsets[pi.term], e));
-      let hij = aij + bij / s2;
-      if (REML) {
-        // log|W|: tr(W⁻¹W_ij) − tr(W⁻¹W_i W⁻¹W_j), W_i = −F'T_iF
-        const Wij = new Float64Array(p * p);
-        const a1 = crossMat(TF[i], KTF[j], q, p);
-        for (let c = 0; c < p; c++) for (let d = 0; d < p; d++) Wij[c * p + d] = a1[c * p + d] + a1[d * p + c];
-        if (Dij) {
-          const fDf = crossMat(F, applyBlocksMat(Dij, terms[pi.term], offsets[pi.term], F, p), q, p);
-          for (let c = 0; c < p * p; c++) Wij[c] -= fDf[c];
-        }
-        hij += traceProd(Winv, Wij, p) - traceProd(matMul(Winv, Fi[i], p), matMul(Winv, Fi[j], p), p);
-      }
-      H[i][j] = H[j][i] = hij;
+      const Dij = pairBlockOf(params[i], params[j], terms);
+      let h = logdetVSecond(pc, i, j, Dij) + pwrssSecond(pc, i, j, Dij) / s2;
+      if (REML) h += logdetWSecond(pc, i, j, Dij);
+      H[i][j] = H[j][i] = h;
     }
+    const bi = -dotv(e, pc.Te[i]); // ∂_i r²
     H[i][nt] = H[nt][i] = (-2 * bi) / (s2 * sigma);
   }
   H[nt][nt] = (6 * pwrss) / (s2 * s2) - (2 * N) / s2;
-  const jacobian: Matrix[] = [];
-  for (let i = 0; i < nt; i++) {
-    const J = matMul(matMul(Winv, Fi[i], p), Winv, p);
-    jacobian.push(toRows(J, p, s2));
-  }
+  // ∂Cov(β̂)/∂θ_i = σ² W⁻¹ F'T_iF W⁻¹, ∂Cov(β̂)/∂σ = 2σ W⁻¹
+  const jacobian = pc.Fi.map((Fi) => toRows(matMul(matMul(Winv, Fi, p), Winv, p), p, s2));
   jacobian.push(toRows(Winv, p, 2 * sigma));
   return { hessian: H, jacobian };
+}
+
+/** ∂_ij log|V| = tr(K T_ij) − tr(K T_i K T_j). */
+function logdetVSecond(pc: Pieces, i: number, j: number, Dij: Float64Array | null): number {
+  const { s, params, terms, offsets } = pc;
+  const ti = params[i].term, tj = params[j].term;
+  let v = -traceKTKT(pc.KT[i], pc.KT[j], terms, offsets, ti, tj);
+  if (Dij) v += traceKT(s.K, s.q, Dij, terms[ti], offsets[ti]);
+  return v;
+}
+
+/** ∂_ij r² = 2 e'T_i K_P T_j e − e'T_ij e. */
+function pwrssSecond(pc: Pieces, i: number, j: number, Dij: Float64Array | null): number {
+  const { s, params, terms, offsets } = pc;
+  let v = 2 * bilinearSym(pc.Te[i], s.KP, pc.Te[j], s.q);
+  if (Dij) v -= dotv(s.e, applyBlocks(Dij, terms[params[i].term], offsets[params[i].term], s.e));
+  return v;
+}
+
+/** ∂_ij log|W| = tr(W⁻¹W_ij) − tr(W⁻¹W_i W⁻¹W_j), W_i = −F'T_iF, W_ij = F'T_iKT_jF + F'T_jKT_iF − F'T_ijF. */
+function logdetWSecond(pc: Pieces, i: number, j: number, Dij: Float64Array | null): number {
+  const { s, params, terms, offsets, p } = pc;
+  const Wij = new Float64Array(p * p);
+  const a1 = crossMat(pc.TF[i], pc.KTF[j], s.q, p);
+  for (let c = 0; c < p; c++) for (let d = 0; d < p; d++) Wij[c * p + d] = a1[c * p + d] + a1[d * p + c];
+  if (Dij) {
+    const t = params[i].term;
+    const fDf = crossMat(s.F, applyBlocksMat(Dij, terms[t], offsets[t], s.F, p), s.q, p);
+    for (let c = 0; c < p * p; c++) Wij[c] -= fDf[c];
+  }
+  return traceProd(s.Winv, Wij, p) - traceProd(matMul(s.Winv, pc.Fi[i], p), matMul(s.Winv, pc.Fi[j], p), p);
+}
+
+/** D_ij when T_ij ≠ 0 (θ_i, θ_j in one term and one column c of λ), else null. */
+function pairBlockOf(pi: ThetaParameter, pj: ThetaParameter, terms: ReBlock[]): Float64Array | null {
+  return pi.term === pj.term && pi.c === pj.c ? pairBlock(terms[pi.term].k, pi.r, pj.r) : null;
 }
 
 /** D_ij (i, j in one term with the same column c of λ): E_{r_i c}E_{r_j c}' + E_{r_j c}E_{r_i c}'. */
@@ -365,7 +399,7 @@ function pairBlock(k: number, ri: number, rj: number): Float64Array {
  * tr(K T_i K T_j) from the non-zero columns of K T_i (term ti's) and K T_j (term tj's):
  * Σ_{x ∈ tj, y ∈ ti} (K T_i)[x][y] (K T_j)[y][x].
  */
-function traceKTKT(KTi: Float64Array, KTj: Float64Array, terms: ReBlock[], offsets: number[], ti: number, tj: number, _q: number): number {
+function traceKTKT(KTi: Float64Array, KTj: Float64Array, terms: ReBlock[], offsets: number[], ti: number, tj: number): number {
   const qi = terms[ti].m * terms[ti].k, qj = terms[tj].m * terms[tj].k;
   const oi = offsets[ti], oj = offsets[tj];
   let s = 0;
