@@ -572,7 +572,22 @@ export function schurDowndateRows(
       const r0 = ldi(panelStart, ldi(panelOf, a));
       if (k1 == 1) {
         const pa = ld(P, a);
-        for (let b = r0; b <= a; b++) {
+        let b = r0;
+        if (ASC_FEATURE_SIMD) {
+          // Rows r0..a of the panel on consecutive rows of C (a crossed design where every level of the
+          // first term meets every level of the next, e.g. items × subjects): C's row is updated as a
+          // vector, each entry by the same subtraction as below, so the result is the same bit for bit.
+          const rb0 = ldi(panelRow, r0);
+          if (ldi(panelRow, a) - rb0 == a - r0) {
+            const c = crow + (<usize>(rb0 - r0) << 3); // C's entry for panel row b is c[b]
+            const va = f64x2.splat(pa);
+            for (; b + 2 <= a + 1; b += 2) {
+              const o = <usize>b << 3;
+              v128.store(c + o, f64x2.sub(v128.load(c + o), f64x2.mul(va, v128.load(P + o))));
+            }
+          }
+        }
+        for (; b <= a; b++) {
           const rb = ldi(panelRow, b);
           st(crow, rb, ld(crow, rb) - pa * ld(P, b));
         }
