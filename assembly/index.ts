@@ -440,6 +440,10 @@ export function updatePanels(
   panelStart: usize, panelRow: usize, Apanel: usize, P: usize,
   rowTerm: usize, rowBlock: usize, termK: usize, termLambda: usize, work: usize,
 ): void {
+  if (k1 == 1) {
+    updatePanelsScalar(m1, lambda1, L11, panelStart, panelRow, Apanel, P, rowTerm, rowBlock, termK, termLambda);
+    return;
+  }
   const kk = k1 * k1;
   for (let j: i32 = 0; j < m1; j++) {
     const r0 = ldi(panelStart, j);
@@ -474,6 +478,36 @@ export function updatePanels(
         for (let b: i32 = 0; b < c; b++) s -= ld(l, c * k1 + b) * ld(dst, b);
         st(dst, c, s / ld(l, c * k1 + c));
       }
+    }
+  }
+}
+
+/**
+ * updatePanels for a scalar first term (k1 = 1): the same operations in the same order per entry
+ * ((0 + w λ1) / L11_j, w the row's Λ' combination), without the k1 loops and scratch row.
+ */
+function updatePanelsScalar(
+  m1: i32, lambda1: usize, L11: usize, panelStart: usize, panelRow: usize, Apanel: usize, P: usize,
+  rowTerm: usize, rowBlock: usize, termK: usize, termLambda: usize,
+): void {
+  const l1 = ld(lambda1, 0);
+  for (let j: i32 = 0; j < m1; j++) {
+    const r1 = ldi(panelStart, j + 1);
+    const d = ld(L11, j);
+    for (let r = ldi(panelStart, j); r < r1; r++) {
+      const trow = ldi(panelRow, r);
+      const t = ldi(rowTerm, trow);
+      let w: f64;
+      if (t < 0) {
+        w = ld(Apanel, r);
+      } else {
+        const kt = ldi(termK, t);
+        const lam = <usize>ldi(termLambda, t);
+        const off = trow - ldi(rowBlock, trow);
+        w = 0;
+        for (let a = off; a < kt; a++) w += ld(lam, a * kt + off) * ld(Apanel, r + a - off);
+      }
+      st(P, r, (0.0 + w * l1) / d);
     }
   }
 }
