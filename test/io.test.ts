@@ -888,6 +888,24 @@ describe("openH5ad", () => {
     }
   });
 
+  it("rejects a CSR X that stores a (cell, gene) entry twice, naming the first", async () => {
+    const p = writeH5ad({ noX: true });
+    const file = new h5wasm.File(p, "a");
+    try {
+      const g = file.create_group("X");
+      encode(g, "csr_matrix", "0.1.0");
+      g.create_attribute("shape", new BigInt64Array([3n, 4n]));
+      g.create_dataset({ name: "data", data: Float32Array.from([1, 2, 3, 4]) });
+      g.create_dataset({ name: "indices", data: Int32Array.from([0, 1, 2, 2]) }); // cell 2 (c2): gene 3 (g3) twice
+      g.create_dataset({ name: "indptr", data: Int32Array.from([0, 1, 4, 4]) });
+    } finally {
+      file.close();
+    }
+    expect(await errorOf(openH5ad(p, { bucketEntries: 1 }))).toBe(
+      `${p}: X: response matrix (csr): 1 repeated entry (first: cell '${cells[1]}', row 2, gene '${genes[2]}', column 3); each (cell, gene) may be stored once`,
+    );
+  });
+
   it("fails as readH5ad does", async () => {
     const p = writeH5ad({ layers: { counts: "csc" } });
     expect(await errorOf(openH5ad(p, { layer: "raw" }))).toBe(`${p}: no layer 'raw' (layers: counts)`);

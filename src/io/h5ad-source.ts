@@ -47,7 +47,7 @@ export async function openH5ad(file: string, opts: H5adSourceOptions = {}): Prom
     const { columns, levels } = r.columns(obsFrame, "obs", obsIds.length, opts.obsColumns);
     checkPointers(file, layout);
     if (layout.kind === "csr") {
-      const buckets = csrBuckets(r, layout, obsIds.length, responseNames.length, opts);
+      const buckets = csrBuckets(r, layout, obsIds, responseNames, opts);
       const source: ResponseSource = {
         nObs: obsIds.length,
         observationIds: obsIds,
@@ -80,8 +80,9 @@ const CSR_SLAB_ENTRIES = 2 ** 20;
  * every entry appended to its gene's bucket; repeated (cell, gene) entries are an error, as the value
  * of a cell would be ambiguous.
  */
-function csrBuckets(r: H5adReader, layout: SparseLayout, nObs: number, nGenes: number, opts: H5adSourceOptions): GeneBuckets {
+function csrBuckets(r: H5adReader, layout: SparseLayout, obsIds: string[], genes: string[], opts: H5adSourceOptions): GeneBuckets {
   const { ptr, path } = layout;
+  const nObs = obsIds.length, nGenes = genes.length;
   const buckets = new GeneBuckets(nGenes, checkBucketEntries(opts.bucketEntries), opts.tmpDir);
   try {
     buckets.layout(ptr[nObs]);
@@ -109,7 +110,8 @@ function csrBuckets(r: H5adReader, layout: SparseLayout, nObs: number, nGenes: n
     buckets.finish();
     const { count, first } = bucketDuplicates(buckets, nObs);
     if (first) {
-      throw r.fail(path, `response matrix (csr): ${count} repeated entr${count === 1 ? "y" : "ies"} (first: cell ${first[1]}, gene ${first[0]}); each (cell, gene) may be stored once`);
+      const [g, c] = first;
+      throw r.fail(path, `response matrix (csr): ${count} repeated entr${count === 1 ? "y" : "ies"} (first: cell '${obsIds[c]}', row ${c + 1}, gene '${genes[g]}', column ${g + 1}); each (cell, gene) may be stored once`);
     }
   } catch (e) {
     buckets.remove();
