@@ -159,6 +159,33 @@ async function waitManyData(page: Page, want: "ready" | "error"): Promise<void> 
 }
 
 /** Clicks the many-response Fit and waits for the results and their plots. */
+/**
+ * Records, from now on, the time of every animation frame and each new text of the progress element
+ * `testid` (a stalled main thread shows as a long gap between frames); stopFrames returns them.
+ */
+async function recordFrames(page: Page, testid: string): Promise<void> {
+  await page.evaluate((id) => {
+    const w = window as unknown as { __frames: number[]; __progress: string[]; __stop: boolean };
+    Object.assign(w, { __frames: [], __progress: [], __stop: false });
+    const progress = document.querySelector(`[data-testid="${id}"]`)!;
+    const tick = () => {
+      w.__frames.push(performance.now());
+      const t = progress.textContent ?? "";
+      if (w.__progress[w.__progress.length - 1] !== t) w.__progress.push(t);
+      if (!w.__stop) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  }, testid);
+}
+
+async function stopFrames(page: Page): Promise<{ frames: number[]; progress: string[] }> {
+  return page.evaluate(() => {
+    const w = window as unknown as { __frames: number[]; __progress: string[]; __stop: boolean };
+    w.__stop = true;
+    return { frames: w.__frames, progress: w.__progress };
+  });
+}
+
 async function fitManyInPage(page: Page, timeout = 60000): Promise<void> {
   await page.click(tid("many-fit-button"));
   await page.waitForFunction(() => ["done", "error", "cancelled"].includes(document.body.dataset.manyFit ?? ""), null, { timeout });
@@ -803,20 +830,7 @@ run("browser app (dist/app) in Chromium", () => {
   it("keeps the page responsive while it reads a 200,000-row file and fits it, and finishes", async () => {
     const { page, problems } = await open();
     // Frames are counted from before the upload: reading, parsing and fitting all happen in the worker.
-    await page.evaluate(() => {
-      const w = window as unknown as { __frames: number[]; __progress: string[]; __stop: boolean };
-      w.__frames = [];
-      w.__progress = [];
-      w.__stop = false;
-      const progress = document.querySelector('[data-testid="progress"]')!;
-      const tick = () => {
-        w.__frames.push(performance.now());
-        const t = progress.textContent ?? "";
-        if (w.__progress[w.__progress.length - 1] !== t) w.__progress.push(t);
-        if (!w.__stop) requestAnimationFrame(tick);
-      };
-      requestAnimationFrame(tick);
-    });
+    await recordFrames(page, "progress");
     // From a file on disk, as a user picks it: an in-memory buffer would be decoded by Playwright's own
     // script on the page's main thread, a stall of the test harness, not of the app.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lmm-app-"));
@@ -830,11 +844,7 @@ run("browser app (dist/app) in Chromium", () => {
     await page.click(tid("fit-button"));
     await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.fit ?? ""), null, { timeout: 45000 });
     const seconds = (Date.now() - t0) / 1000;
-    const { frames, progress } = await page.evaluate(() => {
-      const w = window as unknown as { __frames: number[]; __progress: string[]; __stop: boolean };
-      w.__stop = true;
-      return { frames: w.__frames, progress: w.__progress };
-    });
+    const { frames, progress } = await stopFrames(page);
     expect(await state(page, "fit"), (await page.textContent(tid("error"))) ?? "").toBe("done");
     const gaps = frames.slice(1).map((t, i) => t - frames[i]);
     const maxGap = Math.max(...gaps);
@@ -901,24 +911,9 @@ run("browser app: many responses (fitMany) in Chromium", () => {
     expect((await downloadOf(page, tid("many-example-meta"))).bytes.toString("utf8")).toBe(study.metaCSV);
 
     // Frames and progress texts are recorded from the click on: the fit runs in workers.
-    await page.evaluate(() => {
-      const w = window as unknown as { __frames: number[]; __progress: string[]; __stop: boolean };
-      Object.assign(w, { __frames: [], __progress: [], __stop: false });
-      const progress = document.querySelector('[data-testid="many-progress"]')!;
-      const tick = () => {
-        w.__frames.push(performance.now());
-        const t = progress.textContent ?? "";
-        if (w.__progress[w.__progress.length - 1] !== t) w.__progress.push(t);
-        if (!w.__stop) requestAnimationFrame(tick);
-      };
-      requestAnimationFrame(tick);
-    });
+    await recordFrames(page, "many-progress");
     await fitManyInPage(page);
-    const { frames, progress } = await page.evaluate(() => {
-      const w = window as unknown as { __frames: number[]; __progress: string[]; __stop: boolean };
-      w.__stop = true;
-      return { frames: w.__frames, progress: w.__progress };
-    });
+    const { frames, progress } = await stopFrames(page);
     const maxGap = Math.max(...frames.slice(1).map((t, i) => t - frames[i]));
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
     console.log(`many-response example: ${progress[progress.length - 1]} (${frames.length} frames, longest gap ${maxGap.toFixed(0)} ms, ${cores} cores)`);

@@ -3,7 +3,7 @@
 // is held is the names and the block being filled, whatever the number of rows; the rows are checked
 // and their errors worded as readDenseMatrix's.
 
-import type { ResponseChunk, ResponseSource } from "../response-source.js";
+import { checkBlockSize, type ResponseChunk, type ResponseSource } from "../response-source.js";
 import { DEFAULT_NA, DenseRows, delimiterFromName, sniffDelimiter, type DenseMatrixOptions } from "./dense-matrix.js";
 import { delimitedRecords, readFirstLine } from "./text.js";
 
@@ -38,7 +38,7 @@ async function headerColumns(file: string, delimiter: "," | "\t", rows: DenseRow
 }
 
 async function* denseBlocks(file: string, delimiter: "," | "\t", rows: DenseRows, observationIds: string[], size: number): AsyncGenerator<ResponseChunk> {
-  if (!(Number.isInteger(size) && size > 0)) throw new Error(`response source: the block size must be a positive integer, got ${size}`);
+  checkBlockSize(size);
   const n = observationIds.length;
   let values: Float64Array | null = null;
   let names: string[] = [];

@@ -12,7 +12,7 @@
 // The values are those readH5ad gives, bit for bit.
 
 import type { Dataset } from "h5wasm/node";
-import type { ResponseChunk, ResponseSource } from "../response-source.js";
+import { checkBlockSize, type ResponseChunk, type ResponseSource } from "../response-source.js";
 import { bucketBlocks, bucketDuplicates, checkBucketEntries, GeneBuckets } from "./gene-buckets.js";
 import type { Triplets } from "./tenx.js";
 import { checkH5File, H5adReader, openH5File, withH5File, type DenseLayout, type H5adData, type H5adOptions, type MatrixLayout, type SparseLayout } from "./h5ad.js";
@@ -122,7 +122,7 @@ function csrBuckets(r: H5adReader, layout: SparseLayout, obsIds: string[], genes
 
 /** One pass: the file is open while the blocks are read, and closed when the pass ends or is left. */
 async function* blocks(file: string, opts: H5adSourceOptions, nObs: number, names: string[], size: number): AsyncGenerator<ResponseChunk> {
-  if (!(Number.isInteger(size) && size > 0)) throw new Error(`response source: the block size must be a positive integer, got ${size}`);
+  checkBlockSize(size);
   const f = await openH5File(file);
   try {
     const r = new H5adReader(file, f);
